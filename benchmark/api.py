@@ -1,0 +1,235 @@
+"""The public API for plugin authors: one base class per plugin kind, and the data they exchange.
+
+A plugin is a class with a registered ``name``, a docstring (its first line is what
+``bench plugins`` shows) and a ``Params`` model that declares its parameters with types and
+defaults. The host validates the YAML's ``params`` against ``Params`` and passes the result
+to ``__init__``. Built-in plugins use exactly this API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:  # torch is imported only where a model is built
+    import torch
+
+#: Columns of ``Keypoints.geometry``, as OpenCV's ``cv2.KeyPoint`` names them.
+GEOMETRY_COLUMNS: tuple[str, ...] = ("x", "y", "size", "angle", "response", "octave")
+
+
+class Params(BaseModel):
+    """Base of every plugin's parameters: typed, immutable, unknown names rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Plugin:
+    """Base of all plugin kinds."""
+
+    #: The kind of plugin: set by each base class below, never by a plugin.
+    kind: ClassVar[str] = ""
+    #: The name used in experiment YAML (``extractor: {name: orb}``).
+    name: ClassVar[str] = ""
+    #: Declared parameters; subclasses override with their own ``Params`` subclass.
+    Params: ClassVar[type[Params]] = Params
+    #: Valid, cheap parameters for smoke tests; needed only when a parameter has no default.
+    example_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, params: Params | None = None):
+        self.params = params if params is not None else type(self).Params()
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the class docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageSet:
+    """Images with integer labels, as a dataset plugin delivers them.
+
+    ``images`` may be an array ``[n, h, w(, c)]`` or any sequence that returns one image per
+    index (so a file-backed dataset can load lazily). ``subset`` optionally marks predefined
+    splits per item (``"train"``, ``"val"``, ``"test"``); the official test split of a data set
+    is then used as the test split. ``fingerprint`` identifies the content, for caching.
+    """
+
+    images: Sequence[np.ndarray]
+    labels: np.ndarray
+    class_names: list[str]
+    ids: Sequence[str]
+    fingerprint: str
+    subset: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        if len(self.images) != len(self.labels) or len(self.ids) != len(self.labels):
+            raise ValueError(
+                f"ImageSet: {len(self.images)} images, {len(self.labels)} labels and "
+                f"{len(self.ids)} ids; they must be equally many"
+            )
+
+
+class Dataset(Plugin):
+    """A source of labelled images."""
+
+    kind = "dataset"
+
+    def load(self) -> ImageSet:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Transforms (preprocessing; augmentation uses the same interface with the rng)
+# --------------------------------------------------------------------------------------------
+
+
+class Transform(Plugin):
+    """An image → image function. Deterministic transforms ignore ``rng``."""
+
+    kind = "transform"
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Extractors
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Keypoints:
+    """Local features of one image.
+
+    ``geometry`` is float32 ``[n, 6]`` with the columns of ``GEOMETRY_COLUMNS``; ``descriptors``
+    is ``[n, d]``: uint8 packed bits for binary descriptors (ORB: 32 bytes), float32 otherwise.
+    """
+
+    geometry: np.ndarray
+    descriptors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+
+DescriptorType = Literal["binary", "float"]
+
+
+class Extractor(Plugin):
+    """Finds keypoints in a uint8 image and describes them.
+
+    The host guarantees ``extract`` receives uint8 images (it converts float and 16-bit images
+    and reports that it did), so an extractor never silently sees an image it cannot use.
+    """
+
+    kind = "extractor"
+    #: ``"binary"``: descriptors are packed bits (uint8); ``"float"``: real-valued (float32).
+    descriptor_type: ClassVar[DescriptorType] = "binary"
+
+    def descriptor_size(self) -> int:
+        """Descriptor width: bytes for binary descriptors, floats for float ones."""
+        raise NotImplementedError
+
+    def extract(self, image: np.ndarray) -> Keypoints:
+        raise NotImplementedError
+
+    def empty(self) -> Keypoints:
+        """Keypoints of an image in which nothing was found."""
+        dtype = np.uint8 if self.descriptor_type == "binary" else np.float32
+        return Keypoints(
+            np.zeros((0, len(GEOMETRY_COLUMNS)), np.float32),
+            np.zeros((0, self.descriptor_size()), dtype),
+        )
+
+    def from_opencv(self, keypoints: Sequence[Any] | None, descriptors: np.ndarray | None) -> Keypoints:
+        """Keypoints from what OpenCV returns.
+
+        OpenCV 4.x returns ``None`` when nothing was found, 5.x an empty array; both become
+        an empty ``Keypoints``. Descriptors are cast to this extractor's declared type.
+        """
+        if not keypoints or descriptors is None or len(descriptors) == 0:
+            return self.empty()
+        geometry = np.array(
+            [(k.pt[0], k.pt[1], k.size, k.angle, k.response, k.octave) for k in keypoints],
+            dtype=np.float32,
+        )
+        dtype = np.uint8 if self.descriptor_type == "binary" else np.float32
+        return Keypoints(geometry, np.ascontiguousarray(descriptors, dtype=dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# Orderings
+# --------------------------------------------------------------------------------------------
+
+
+class Ordering(Plugin):
+    """Decides the order in which an image's keypoints are fed to a sequence model."""
+
+    kind = "ordering"
+
+    def order(self, geometry: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A permutation of ``range(len(geometry))``; the first ``max_len`` are kept."""
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+class Model(Plugin):
+    """Builds a classifier of token sequences.
+
+    The host injects the token width and the number of classes. The built module is called as
+    ``module(tokens, lengths)`` with float tokens ``[batch, length, input_dim]`` (zero-padded)
+    and int64 lengths ``[batch]`` (each ≥ 1), and returns logits ``[batch, num_classes]``.
+    """
+
+    kind = "model"
+
+    def build(self, input_dim: int, num_classes: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Balancers
+# --------------------------------------------------------------------------------------------
+
+
+class Balancer(Plugin):
+    """Counters class imbalance in training: loss weights, a resampled epoch, or both."""
+
+    kind = "balancer"
+
+    def loss_weights(self, labels: np.ndarray, num_classes: int) -> np.ndarray | None:
+        """Per-class weights for the loss, or None for an unweighted loss."""
+        return None
+
+    def epoch_indices(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Indices into the training set for one epoch, in the order they are visited."""
+        return rng.permutation(len(labels))
+
+
+#: The plugin kinds, by the name the registries, CLI and hooks use for them.
+PLUGIN_KINDS: dict[str, type[Plugin]] = {
+    "dataset": Dataset,
+    "transform": Transform,
+    "extractor": Extractor,
+    "ordering": Ordering,
+    "model": Model,
+    "balancer": Balancer,
+}
