@@ -1,0 +1,195 @@
+"""The ``bench`` command line. Logs go to stderr, tables to stdout.
+
+Exit codes: 0 ok, 2 usage or configuration error, 1 run failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchmark.errors import BenchError
+
+log = logging.getLogger("benchmark")
+
+
+def _setup_logging(quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if debug else "%(message)s"))
+    for name in ("benchmark", "bench_plugins"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-q and --debug on every command; BenchErrors become one message and an exit code."""
+
+    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+    @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, quiet: bool, debug: bool, **kwargs: Any) -> Any:
+        _setup_logging(quiet, debug)
+        try:
+            return func(*args, quiet=quiet, **kwargs)
+        except BenchError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bench", prog_name="bench")
+def main() -> None:
+    """Benchmark local descriptors, keypoint orderings, sequence models and balancing
+    strategies for image classification.
+
+    \b
+    Example:
+      bench run experiments/orb_rnn.yaml
+      bench table results/fashion-mnist-10k
+    """
+
+
+@main.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set training.epochs=3 (repeatable).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Where results/<experiment>/ is written.")
+@click.option("--rerun", is_flag=True, help="Run again even if this exact configuration has complete results.")
+@_common
+def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: bool, quiet: bool) -> None:
+    """Run an experiment and print its results table.
+
+    \b
+    Example:
+      bench run experiments/orb_rnn.yaml
+      bench run experiments/orb_rnn.yaml --set model.name=gru --set training.epochs=5
+    """
+    from benchmark.config import load_experiment
+    from benchmark.registry import Registries
+    from benchmark.results import format_table, load_records
+    from benchmark.runner import run as run_experiment
+
+    registries = Registries()
+    config = load_experiment(experiment, overrides, registries)
+    outcome = run_experiment(config, results_dir, registries, rerun=rerun, quiet=quiet)
+    log.info("results: %s", outcome.run_dir)
+    click.echo(format_table(load_records(outcome.run_dir.parent)), nl=False)
+
+
+@main.command()
+@click.argument("experiments", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides, as for `run`.")
+@click.option("--show", is_flag=True, help="Print the resolved config (all defaults filled in).")
+@_common
+def validate(experiments: tuple[Path, ...], overrides: tuple[str, ...], show: bool, quiet: bool) -> None:
+    """Check experiment files without running them.
+
+    \b
+    Example:
+      bench validate experiments/*.yaml
+    """
+    from benchmark.config import dump_config, load_experiment
+    from benchmark.errors import ConfigError
+    from benchmark.registry import Registries
+    from benchmark.results import run_id
+
+    registries = Registries()
+    problems = []
+    for path in experiments:
+        try:
+            config = load_experiment(path, overrides, registries)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        click.echo(f"ok: {path} (experiment {config.experiment}, run {run_id(config.model_dump(mode='json'))})")
+        if show:
+            click.echo(dump_config(config))
+    if problems:
+        raise ConfigError(problems)
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["dataset", "transform", "extractor", "ordering", "model", "balancer"]),
+              help="Only this kind of plugin.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def plugins(kind: str | None, as_json: bool, quiet: bool) -> None:
+    """List every registered plugin by kind: name, package, version, parameters.
+
+    \b
+    Example:
+      bench plugins --kind extractor
+    """
+    from tabulate import tabulate
+
+    from benchmark.registry import Registries
+
+    registries = Registries()
+    listing: dict[str, list[dict[str, Any]]] = {}
+    for kind_name, registry in registries.by_kind.items():
+        if kind and kind_name != kind:
+            continue
+        listing[kind_name] = [
+            {
+                "name": entry.cls.name,
+                "package": entry.source.package,
+                "version": entry.source.version,
+                "summary": entry.cls.summary(),
+                "params": {
+                    name: field.default if field.default is not None else None
+                    for name, field in entry.cls.Params.model_fields.items()
+                },
+            }
+            for entry in registry
+        ]
+    if as_json:
+        click.echo(json.dumps(listing, indent=2, default=str))
+        return
+    for kind_name, entries in listing.items():
+        click.echo(f"\n{kind_name}s ({len(entries)})")
+        rows = [
+            [e["name"], f"{e['package']} {e['version']}".strip(), e["summary"],
+             ", ".join(f"{k}={v!r}" for k, v in e["params"].items()) or "-"]
+            for e in entries
+        ]
+        click.echo(tabulate(rows, headers=["name", "package", "description", "params (defaults)"],
+                            tablefmt="simple", maxcolwidths=[None, None, 50, 60]))
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--sort", default="accuracy", show_default=True, help="Column to sort by (best first for metrics).")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
+@_common
+def table(results: Path, sort: str, fmt: str, quiet: bool) -> None:
+    """Print the comparison table of an experiment's runs.
+
+    \b
+    Example:
+      bench table results/fashion-mnist-10k --sort macro_f1
+    """
+    from benchmark.results import format_table, load_records
+
+    records = load_records(results)
+    if not records:
+        raise BenchError(f"{results}: no complete runs yet")
+    click.echo(format_table(records, sort=sort, fmt=fmt), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,186 @@
+"""One run of an experiment, from data set to results directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.config import ExperimentConfig, dump_config
+from benchmark.registry import Registries
+from benchmark.results import is_complete, run_directory, run_id, write_json, write_summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    record: dict[str, Any]
+    skipped: bool = False
+
+
+def library_versions(registries: Registries) -> dict[str, str]:
+    """Versions of everything that can change a result, recorded next to it."""
+    import cv2
+    import sklearn
+    import torch
+
+    from benchmark import __version__
+
+    versions = {
+        "bench": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+    for _, dist in registries.pm.list_plugin_distinfo():
+        versions[f"plugin:{dist.project_name}"] = dist.version
+    return versions
+
+
+def _ids_digest(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def run(
+    config: ExperimentConfig,
+    results_root: Path,
+    registries: Registries | None = None,
+    rerun: bool = False,
+    quiet: bool = False,
+) -> RunOutcome:
+    """Run one experiment configuration; skip it when its results are already complete."""
+    registries = registries or Registries()
+    resolved = config.model_dump(mode="json")
+    rid = run_id(resolved)
+    experiment_dir = Path(results_root) / config.experiment
+    if is_complete(experiment_dir / rid) and not rerun:
+        log.info("run %s is already complete in %s (use --rerun to run it again)", rid, experiment_dir)
+        record = json.loads((experiment_dir / rid / "record.json").read_text(encoding="utf-8"))
+        write_summary(experiment_dir)
+        return RunOutcome(experiment_dir / rid, record, skipped=True)
+
+    # Heavy imports only once a run really starts: `bench --help` stays fast.
+    from benchmark.extraction import extract_all, extraction_stats
+    from benchmark.metrics import evaluate
+    from benchmark.plots import plot_confusion, plot_history
+    from benchmark.sequences import Batcher, build_sequences
+    from benchmark.splits import make_split
+    from benchmark.training import configure_threads, describe, fit, predict, seed_everything, select_device
+
+    started = time.perf_counter()
+    build = lambda kind, component, key: registries[kind].build(component.name, component.params, key)  # noqa: E731
+    dataset = build("dataset", config.dataset, "dataset")
+    transforms = [build("transform", step, f"preprocess.{i}") for i, step in enumerate(config.preprocess)]
+    extractor = build("extractor", config.extractor, "extractor")
+    ordering = build("ordering", config.ordering, "ordering")
+    model = build("model", config.model, "model")
+    balancer = build("balancer", config.balancing, "balancing")
+
+    seed_everything(config.seed)
+    threads = configure_threads(config.training.num_threads)
+    device = select_device(config.training.device)
+    log.info("run %s: %s on %s (%d CPU threads)", rid, config.experiment, device, threads)
+
+    data = dataset.load()
+    labels, classes = data.labels, data.class_names
+    split = make_split(labels, classes, config.split.val, config.split.test, config.split.seed, data.subset)
+    log.info("data %s: %d images, %d classes; split %s", config.dataset.name, len(labels), len(classes), split.sizes())
+
+    features = extract_all(data.images, transforms, extractor, seed=config.seed, quiet=quiet)
+    stats = extraction_stats(features, labels, classes, config.extraction.warn_empty_fraction)
+    log.info("extraction: %.1f keypoints/image (min %d, max %d), %.2f%% images empty, %.1fs",
+             stats["kps_mean"], stats["kps_min"], stats["kps_max"], 100 * stats["empty_fraction"], stats["seconds"])
+
+    sequences = build_sequences(features, ordering, config.tokens.max_len, config.tokens.geometry,
+                                np.random.default_rng(config.seed))
+    batchers = {part: Batcher(sequences, labels, device, items=getattr(split, part))
+                for part in ("train", "val", "test")}
+    module = model.build(sequences.input_dim, len(classes))
+    trained = fit(module, batchers["train"], batchers["val"], len(classes), balancer, config.training,
+                  seed=config.seed, quiet=quiet)
+    test_pred, test_loss = predict(module, batchers["test"])
+    test_true = labels[split.test]
+    metrics = evaluate(test_true, test_pred, classes)
+    metrics["loss"] = test_loss
+    log.info("test: accuracy %.4f, balanced accuracy %.4f, macro-F1 %.4f",
+             metrics["accuracy"], metrics["balanced_accuracy"], metrics["macro_f1"])
+
+    ids = list(data.ids)
+    record = {
+        "run_id": rid,
+        "experiment": config.experiment,
+        "dataset": config.dataset.name,
+        "extractor": config.extractor.name,
+        "ordering": config.ordering.name,
+        "model": config.model.name,
+        "balancer": config.balancing.name,
+        "seed": config.seed,
+        "accuracy": round(metrics["accuracy"], 5),
+        "balanced_accuracy": round(metrics["balanced_accuracy"], 5),
+        "macro_f1": round(metrics["macro_f1"], 5),
+        "kps_mean": stats["kps_mean"],
+        "empty_percent": round(100 * stats["empty_fraction"], 3),
+        "epochs": len(trained.history),
+        "best_epoch": trained.best_epoch,
+        "train_seconds": round(trained.seconds, 1),
+        "extract_seconds": round(features.seconds, 1),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "test_items": int(len(split.test)),
+        "parameters": describe(module)["parameters"],
+        "device": str(device),
+        "warnings": stats["warnings"],
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": resolved,
+    }
+    with run_directory(experiment_dir, rid) as out:
+        (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+        write_json(out / "versions.json", library_versions(registries))
+        write_json(out / "metrics.json", metrics)
+        write_json(out / "extraction.json", stats)
+        write_json(out / "split.json", {
+            "seed": config.split.seed,
+            "sizes": split.sizes(),
+            "sha256": {part: _ids_digest([ids[i] for i in getattr(split, part)]) for part in ("train", "val", "test")},
+        })
+        _write_history(out / "history.csv", trained.history)
+        _write_predictions(out / "predictions.csv", [ids[i] for i in split.test], test_true, test_pred, classes)
+        title = f"{config.extractor.name} · {config.ordering.name} · {config.model.name} · {config.balancing.name}"
+        plot_history(trained.history, out / "curves.png", title)
+        plot_confusion(metrics["confusion_matrix"], classes, out / "confusion.png",
+                       f"{title}\naccuracy {metrics['accuracy']:.3f}")
+        write_json(out / "record.json", record)  # last: its presence marks the run complete
+    write_summary(experiment_dir)
+    registries.pm.hook.bench_run_finished(run_dir=experiment_dir / rid, record=record)
+    return RunOutcome(experiment_dir / rid, record)
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows({k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()} for row in history)
+
+
+def _write_predictions(path: Path, ids: list[str], true: np.ndarray, pred: np.ndarray, classes: list[str]) -> None:
+    """Per-item test predictions: what paired significance tests between runs need."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "true", "predicted"])
+        writer.writerows((i, classes[t], classes[p]) for i, t, p in zip(ids, true, pred))
