@@ -275,7 +275,7 @@ def _schema_problems(exc: ValidationError, located: Located) -> list[Problem]:
             problems.append(located.problem(f"unknown key{hint}", path))
         elif err["type"] == "missing":
             problems.append(located.problem("required key is missing", path))
-        elif err["type"] == "model_type" and path and path[-1] in COMPONENT_KINDS | {"preprocess"}:
+        elif err["type"] == "model_type" and path and (path[-1] in COMPONENT_KINDS or path[0] == "preprocess"):
             problems.append(located.problem(f"expected a mapping like {{name: ..., params: {{...}}}} (got {err.get('input')!r})", path))
         else:
             problems.append(located.problem(f"{err['msg']} (got {err.get('input')!r})", path))

@@ -131,10 +131,23 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _distinguishing(records: list[dict[str, Any]]) -> list[str]:
-    """Config keys whose values differ between runs: the columns a reader needs to tell rows apart."""
+    """Config keys whose values differ between runs: the columns a reader needs to tell rows apart.
+
+    A plugin parameter (``model.params.hidden_size``) counts only when it differs between runs
+    of the same plugin: an LSTM has no ``nonlinearity``, which is no difference from an RNN.
+    """
     flat = [_flatten(r.get("config", {})) for r in records]
     keys = sorted({k for f in flat for k in f} - _NOT_DISTINGUISHING)
-    return [k for k in keys if len({json.dumps(f.get(k)) for f in flat}) > 1]
+
+    def differs(key: str) -> bool:
+        component, _, rest = key.partition(".params.")
+        groups: dict[Any, set[str]] = {}
+        for f in flat:
+            group = f.get(f"{component}.name") if rest else None
+            groups.setdefault(group, set()).add(json.dumps(f.get(key)))
+        return any(len(values) > 1 for values in groups.values())
+
+    return [k for k in keys if differs(k)]
 
 
 def table_rows(records: list[dict[str, Any]], sort: str = "accuracy") -> tuple[list[str], list[list[Any]]]:

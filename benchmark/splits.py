@@ -24,15 +24,18 @@ class Split:
 
 def _stratified(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int, what: str,
                 class_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.bincount(labels[indices], minlength=len(class_names))
+    rare = [c for c in np.flatnonzero(counts) if counts[c] < 2]
+    if rare:
+        named = ", ".join(f"{class_names[c]!r} has {counts[c]} item" for c in rare)
+        raise DataError(
+            f"cannot split off a stratified {what} set: {named} (needs at least 2). "
+            "Drop that class or give it more images."
+        )
     try:
         rest, part = train_test_split(indices, test_size=fraction, stratify=labels[indices], random_state=seed)
-    except ValueError as exc:
-        counts = np.bincount(labels[indices], minlength=len(class_names))
-        rare = ", ".join(f"{class_names[c]} ({counts[c]})" for c in np.argsort(counts)[:3])
-        raise DataError(
-            f"cannot split off a stratified {what} set of {fraction:.0%}: {exc}. "
-            f"Rarest classes: {rare}. Lower split.{what} or drop the rarest classes."
-        ) from None
+    except ValueError as exc:  # e.g. fewer items in the part than classes
+        raise DataError(f"cannot split off a stratified {what} set of {fraction:.0%} from {len(indices)} items: {exc}") from None
     return np.sort(rest), np.sort(part)
 
 
