@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # torch is imported only where a model is built
     import torch
@@ -28,6 +28,36 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ComponentSpec(BaseModel):
+    """A plugin nested in another plugin's parameters: ``{name: fast, params: {threshold: 10}}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def component(kind: str, default: str | None, description: str = "", **default_params: Any) -> Any:
+    """Declare a parameter that is itself a plugin of ``kind`` (e.g. an extractor's detector).
+
+    The host validates the nested spec against that kind's registry, fills in its defaults, and
+    passes the built plugin to ``__init__``, where it becomes an attribute of the same name.
+    ``default=None`` makes the component optional (the attribute is then None).
+    """
+    spec = None if default is None else ComponentSpec(name=default, params=default_params)
+    return Field(spec, description=description or f"a {kind} plugin", json_schema_extra={"plugin_kind": kind})
+
+
+def component_fields(params_model: type[BaseModel]) -> dict[str, str]:
+    """The parameters of a Params model that are nested plugins: field name → plugin kind."""
+    found = {}
+    for name, field in params_model.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and "plugin_kind" in extra:
+            found[name] = str(extra["plugin_kind"])
+    return found
+
+
 class Plugin:
     """Base of all plugin kinds."""
 
@@ -40,13 +70,16 @@ class Plugin:
     #: Valid, cheap parameters for smoke tests; needed only when a parameter has no default.
     example_params: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, params: Params | None = None):
+    def __init__(self, params: Params | None = None, **components: Plugin | None):
         self.params = params if params is not None else type(self).Params()
+        for name, built in components.items():  # nested plugins, built by the host
+            setattr(self, name, built)
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the class docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """The first paragraph of the class docstring, on one line."""
+        paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(line.strip() for line in paragraph.splitlines())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
@@ -121,6 +154,9 @@ class Keypoints:
 
     geometry: np.ndarray
     descriptors: np.ndarray
+    #: Keypoints the detector found before the descriptor dropped any (FREAK and BRIEF drop
+    #: keypoints near the border or too large); None when nothing was dropped.
+    detected: int | None = None
 
     def __len__(self) -> int:
         return len(self.geometry)
@@ -163,12 +199,42 @@ class Extractor(Plugin):
         """
         if not keypoints or descriptors is None or len(descriptors) == 0:
             return self.empty()
-        geometry = np.array(
-            [(k.pt[0], k.pt[1], k.size, k.angle, k.response, k.octave) for k in keypoints],
-            dtype=np.float32,
-        )
         dtype = np.uint8 if self.descriptor_type == "binary" else np.float32
-        return Keypoints(geometry, np.ascontiguousarray(descriptors, dtype=dtype))
+        return Keypoints(geometry_from_opencv(keypoints), np.ascontiguousarray(descriptors, dtype=dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# Detectors (keypoints without descriptors, for extractors that describe given keypoints)
+# --------------------------------------------------------------------------------------------
+
+
+class Detector(Plugin):
+    """Finds keypoints in a uint8 image.
+
+    ``detect`` returns float32 geometry ``[n, 6]`` (``GEOMETRY_COLUMNS``), so a detector need
+    not be an OpenCV one; ``keypoints_to_opencv`` converts for OpenCV descriptors.
+    """
+
+    kind = "detector"
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def geometry_from_opencv(keypoints: Sequence[Any] | None) -> np.ndarray:
+    """OpenCV keypoints → float32 ``[n, 6]`` geometry (``None`` and empty alike)."""
+    if not keypoints:
+        return np.zeros((0, len(GEOMETRY_COLUMNS)), np.float32)
+    return np.array([(k.pt[0], k.pt[1], k.size, k.angle, k.response, k.octave) for k in keypoints],
+                    dtype=np.float32).reshape(-1, len(GEOMETRY_COLUMNS))
+
+
+def keypoints_to_opencv(geometry: np.ndarray) -> list[Any]:
+    """float32 ``[n, 6]`` geometry → a list of ``cv2.KeyPoint``."""
+    import cv2
+
+    return [cv2.KeyPoint(float(x), float(y), float(size), float(angle), float(response), int(octave))
+            for x, y, size, angle, response, octave in geometry]
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,6 +294,7 @@ class Balancer(Plugin):
 PLUGIN_KINDS: dict[str, type[Plugin]] = {
     "dataset": Dataset,
     "transform": Transform,
+    "detector": Detector,
     "extractor": Extractor,
     "ordering": Ordering,
     "model": Model,

@@ -124,7 +124,8 @@ def validate(experiments: tuple[Path, ...], overrides: tuple[str, ...], show: bo
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["dataset", "transform", "extractor", "ordering", "model", "balancer"]),
+@click.option("--kind", type=click.Choice(["dataset", "transform", "detector", "extractor", "ordering", "model",
+                                          "balancer"]),
               help="Only this kind of plugin.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_common
@@ -151,8 +152,7 @@ def plugins(kind: str | None, as_json: bool, quiet: bool) -> None:
                 "version": entry.source.version,
                 "summary": entry.cls.summary(),
                 "params": {
-                    name: field.default if field.default is not None else None
-                    for name, field in entry.cls.Params.model_fields.items()
+                    name: _default(field) for name, field in entry.cls.Params.model_fields.items()
                 },
             }
             for entry in registry
@@ -169,6 +169,12 @@ def plugins(kind: str | None, as_json: bool, quiet: bool) -> None:
         ]
         click.echo(tabulate(rows, headers=["name", "package", "description", "params (defaults)"],
                             tablefmt="simple", maxcolwidths=[None, None, 50, 60]))
+
+
+def _default(field: Any) -> Any:
+    if field.is_required():
+        return "(required)"
+    return field.default.model_dump() if hasattr(field.default, "model_dump") else field.default
 
 
 @main.command()

@@ -56,6 +56,9 @@ class TokensConfig(Strict):
 
     max_len: int = Field(32, ge=1, description="keypoints kept per image, after ordering")
     geometry: bool = Field(True, description="append position, scale, angle, response, octave")
+    float_norm: Literal["root", "l2", "none"] = Field(
+        "root", description="float descriptors: RootSIFT-style (signed) square root of L1-normalised, or L2"
+    )
 
 
 class TrainingConfig(Strict):

@@ -30,6 +30,7 @@ class FeatureSet:
     offsets: np.ndarray  # int64 [n + 1]
     image_shapes: np.ndarray  # int32 [n, 2]: height, width after preprocessing
     descriptor_type: str
+    detected: np.ndarray | None = None  # int64 [n]: keypoints found before the descriptor dropped some
     converted_images: int = 0  # images that reached the extractor as float/16-bit and were converted
     seconds: float = 0.0
 
@@ -60,7 +61,7 @@ def extract_all(
 ) -> FeatureSet:
     """Preprocess and extract every image, in order."""
     rng = np.random.default_rng(seed)
-    geometries, descriptors, counts, shapes = [], [], [], []
+    geometries, descriptors, counts, detected, shapes = [], [], [], [], []
     converted = 0
     start = time.perf_counter()
     for image in progress(images, desc=f"extract {extractor.name}", unit="img", quiet=quiet):
@@ -79,6 +80,7 @@ def extract_all(
         geometries.append(kp.geometry)
         descriptors.append(kp.descriptors)
         counts.append(len(kp))
+        detected.append(len(kp) if kp.detected is None else kp.detected)
         shapes.append(image.shape[:2])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -89,6 +91,7 @@ def extract_all(
         offsets=offsets,
         image_shapes=np.array(shapes, dtype=np.int32).reshape(-1, 2),
         descriptor_type=extractor.descriptor_type,
+        detected=np.array(detected, dtype=np.int64),
         converted_images=converted,
         seconds=time.perf_counter() - start,
     )
@@ -118,8 +121,11 @@ def extraction_stats(
     overall or in any class: a sequence model fed empty sequences learns nothing.
     """
     counts = features.counts
+    detected = features.detected if features.detected is not None else counts
     stats: dict[str, Any] = _count_stats(counts)
     stats.update(
+        detected_mean=round(float(detected.mean()), 3) if len(detected) else 0.0,
+        dropped_fraction=round(1 - float(counts.sum()) / detected.sum(), 5) if detected.sum() else 0.0,
         descriptor_type=features.descriptor_type,
         descriptor_dim=int(features.descriptors.shape[1]) * (8 if features.descriptor_type == "binary" else 1),
         geometry_columns=list(GEOMETRY_COLUMNS),
@@ -138,6 +144,11 @@ def extraction_stats(
     for name, per_class in stats["per_class"].items():
         if per_class["empty_fraction"] > warn_empty_fraction and stats["empty_fraction"] <= warn_empty_fraction:
             warnings.append(f"class {name!r}: {per_class['empty_fraction']:.1%} of its images have no keypoints")
+    if stats["dropped_fraction"] > 0.25:
+        warnings.append(
+            f"the descriptor dropped {stats['dropped_fraction']:.1%} of the detected keypoints (too close to the "
+            "border or too large for its pattern): upscale more or pick another detector"
+        )
     if features.converted_images:
         warnings.append(f"{features.converted_images} images were not uint8 and were converted before extraction")
     for message in warnings:

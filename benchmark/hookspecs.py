@@ -31,6 +31,11 @@ def bench_register_transforms() -> list[type]:
 
 
 @hookspec
+def bench_register_detectors() -> list[type]:
+    """Return Detector subclasses: keypoint detectors that extractors can be paired with."""
+
+
+@hookspec
 def bench_register_extractors() -> list[type]:
     """Return Extractor subclasses: keypoint detectors with descriptors."""
 

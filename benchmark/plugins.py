@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "bench"
 DEFAULT_PLUGINS = (
     "bench_plugins.datasets",
     "bench_plugins.transforms",
+    "bench_plugins.detectors",
     "bench_plugins.extractors",
     "bench_plugins.orderings",
     "bench_plugins.models",

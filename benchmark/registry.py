@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 from pydantic import ValidationError
 
-from benchmark.api import PLUGIN_KINDS, Plugin
+from benchmark.api import PLUGIN_KINDS, ComponentSpec, Plugin, component_fields
 from benchmark.errors import Problem
 from benchmark.plugins import PluginSource, get_plugin_manager, plugin_source
 
@@ -34,9 +34,10 @@ class Entry(Generic[P]):
 class Registry(Generic[P]):
     """Plugins of one kind by name."""
 
-    def __init__(self, kind: str, base: type[P]):
+    def __init__(self, kind: str, base: type[P], parent: Registries | None = None):
         self.kind = kind
         self.base = base
+        self.parent = parent  # resolves plugins nested in this kind's params (an extractor's detector)
         self._entries: dict[str, Entry[P]] = {}
 
     def add(self, cls: type[P], source: PluginSource) -> None:
@@ -80,23 +81,49 @@ class Registry(Generic[P]):
         return self._entries[name].cls
 
     def validate(self, name: str, params: Mapping[str, Any], key: str) -> tuple[Any, list[Problem]]:
-        """Validate ``params`` for plugin ``name``; problems are reported under ``key``."""
+        """Validate ``params`` for plugin ``name``; problems are reported under ``key``.
+
+        Nested plugins (``component`` parameters) are validated against their own registry and
+        get their defaults filled in, so the resolved config records every value used.
+        """
         if name not in self._entries:
             return None, [Problem(self.unknown(name), key=f"{key}.name")]
         cls = self._entries[name].cls
         try:
-            return cls.Params(**params), []
+            validated = cls.Params(**params)
         except ValidationError as exc:
             return None, params_problems(exc, cls, f"{key}.params")
+        problems: list[Problem] = []
+        resolved = {}
+        for field, kind in component_fields(cls.Params).items():
+            spec = getattr(validated, field)
+            if spec is None:
+                continue
+            if self.parent is None:
+                raise TypeError(f"{self.kind} registry cannot resolve nested {kind} {field!r}: it has no parent")
+            nested, found = self.parent[kind].validate(spec.name, spec.params, f"{key}.params.{field}")
+            problems.extend(found)
+            if nested is not None:
+                resolved[field] = ComponentSpec(name=spec.name, params=nested.model_dump(mode="json"))
+        if problems:
+            return None, problems
+        return validated.model_copy(update=resolved), []
 
     def build(self, name: str, params: Mapping[str, Any] | None = None, key: str = "") -> P:
-        """An instance of plugin ``name`` with validated ``params``."""
+        """An instance of plugin ``name`` with validated ``params`` and its nested plugins built."""
         from benchmark.errors import ConfigError
 
-        validated, problems = self.validate(name, params or {}, key or self.kind)
+        key = key or self.kind
+        validated, problems = self.validate(name, params or {}, key)
         if problems:
             raise ConfigError(problems)
-        return self._entries[name].cls(validated)
+        cls = self._entries[name].cls
+        components = {}
+        for field, kind in component_fields(cls.Params).items():
+            spec = getattr(validated, field)
+            components[field] = None if spec is None else self.parent[kind].build(  # type: ignore[index]
+                spec.name, spec.params, f"{key}.params.{field}")
+        return cls(validated, **components)
 
 
 def params_problems(exc: ValidationError, cls: type[Plugin], key: str) -> list[Problem]:
@@ -124,7 +151,7 @@ class Registries:
         self.pm = pm or get_plugin_manager()
         self.by_kind: dict[str, Registry[Any]] = {}
         for kind, base in PLUGIN_KINDS.items():
-            registry: Registry[Any] = Registry(kind, base)
+            registry: Registry[Any] = Registry(kind, base, parent=self)
             hook = getattr(self.pm.hook, f"bench_register_{kind}s")
             for impl in hook.get_hookimpls():
                 source = plugin_source(self.pm, impl.plugin)

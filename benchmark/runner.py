@@ -105,7 +105,7 @@ def run(
              stats["kps_mean"], stats["kps_min"], stats["kps_max"], 100 * stats["empty_fraction"], stats["seconds"])
 
     sequences = build_sequences(features, ordering, config.tokens.max_len, config.tokens.geometry,
-                                np.random.default_rng(config.seed))
+                                np.random.default_rng(config.seed), config.tokens.float_norm)
     batchers = {part: Batcher(sequences, labels, device, items=getattr(split, part))
                 for part in ("train", "val", "test")}
     module = model.build(sequences.input_dim, len(classes))
@@ -133,6 +133,9 @@ def run(
         "macro_f1": round(metrics["macro_f1"], 5),
         "kps_mean": stats["kps_mean"],
         "empty_percent": round(100 * stats["empty_fraction"], 3),
+        "dropped_percent": round(100 * stats["dropped_fraction"], 3),
+        "descriptor_dim": stats["descriptor_dim"],
+        "extract_images_per_second": stats["images_per_second"],
         "epochs": len(trained.history),
         "best_epoch": trained.best_epoch,
         "train_seconds": round(trained.seconds, 1),

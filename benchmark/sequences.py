@@ -60,12 +60,29 @@ def geometry_features(geometry: np.ndarray, height: int, width: int) -> np.ndarr
     return out
 
 
+def normalise_float(descriptors: np.ndarray, method: str) -> np.ndarray:
+    """Per-descriptor normalisation of real-valued descriptors.
+
+    ``root``: RootSIFT (Arandjelović & Zisserman 2012), L1-normalise then square-root, with the
+    sign kept so descriptors with negative values (KAZE, VGG) work too; the result has unit L2
+    norm. ``l2``: unit L2 norm. ``none``: as extracted.
+    """
+    x = descriptors.astype(np.float32, copy=True)
+    if method == "root":
+        x /= np.maximum(np.abs(x).sum(axis=1, keepdims=True), 1e-12)
+        return np.sign(x) * np.sqrt(np.abs(x))
+    if method == "l2":
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x
+
+
 def build_sequences(
     features: FeatureSet,
     ordering: Ordering,
     max_len: int,
     with_geometry: bool,
     rng: np.random.Generator,
+    float_norm: str = "root",
 ) -> Sequences:
     """Order each image's keypoints, keep the first ``max_len``, and pad."""
     n = len(features)
@@ -84,8 +101,7 @@ def build_sequences(
         if binary:
             descriptors[i, :k] = desc[keep]
         else:
-            chosen = desc[keep].astype(np.float32)
-            descriptors[i, :k] = chosen / np.maximum(np.linalg.norm(chosen, axis=1, keepdims=True), 1e-12)
+            descriptors[i, :k] = normalise_float(desc[keep], float_norm)
         if with_geometry:
             h, w = features.image_shapes[i]
             geometry[i, :k] = geometry_features(geom[keep], int(h), int(w))

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from benchmark import hookimpl
 from benchmark.api import Params, Transform
 from benchmark.images import as_uint8
+from benchmark.opencv import to_gray
 
 #: Interpolation names → OpenCV flags (values of cv2.INTER_*, stable across 4.x and 5.x).
 INTERPOLATIONS = {"nearest": 0, "linear": 1, "cubic": 2, "area": 3, "lanczos": 4}
@@ -48,14 +49,7 @@ class Grayscale(Transform):
     name = "grayscale"
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        import cv2
-
-        if image.ndim == 2:
-            return image
-        if image.shape[2] == 1:
-            return image[:, :, 0]
-        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-        return cv2.cvtColor(image, code)
+        return to_gray(image)
 
 
 class ToUint8(Transform):

@@ -74,6 +74,33 @@ class TestExtractor:
         assert len(build("extractor", name).extract(textured_image(channels=3))) > 0
 
 
+@pytest.mark.parametrize("name", ALL["detector"].names())
+def test_detector_returns_geometry(name: str) -> None:
+    detector = build("detector", name)
+    geometry = detector.detect(textured_image())
+    assert geometry.dtype == np.float32 and geometry.ndim == 2 and geometry.shape[1] == 6 and len(geometry) > 0
+    h, w = textured_image().shape
+    assert np.all((geometry[:, 0] >= 0) & (geometry[:, 0] < w) & (geometry[:, 1] >= 0) & (geometry[:, 1] < h))
+    np.testing.assert_array_equal(geometry, build("detector", name).detect(textured_image()))
+    limit = getattr(detector.params, "max_keypoints", None)
+    assert limit is None or len(geometry) <= limit
+
+
+@pytest.mark.parametrize("name", ALL["extractor"].names())
+def test_extractor_runs_inside_a_short_experiment(name: str, tmp_path) -> None:
+    from benchmark.config import load_experiment
+    from benchmark.runner import run
+    from tests.conftest import write_experiment
+
+    path = write_experiment(tmp_path, extractor={"name": name},
+                            dataset={"name": "fashion-mnist-10k", "params": {"limit": 200}},
+                            tokens={"max_len": 8}, model={"name": "gru", "params": {"hidden_size": 8}},
+                            training={"epochs": 1, "batch_size": 64})
+    record = run(load_experiment(path), tmp_path / "results", quiet=True).record
+    assert record["extractor"] == name and record["kps_mean"] > 0
+    assert record["empty_percent"] < 5, f"{name}: defaults leave {record['empty_percent']}% of images empty"
+
+
 @pytest.mark.parametrize("name", ALL["ordering"].names())
 def test_ordering_returns_a_permutation(name: str) -> None:
     ordering = build("ordering", name)
