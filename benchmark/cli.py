@@ -70,25 +70,56 @@ def main() -> None:
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Where results/<experiment>/ is written.")
 @click.option("--rerun", is_flag=True, help="Run again even if this exact configuration has complete results.")
+@click.option("--dry-run", is_flag=True, help="Print the runs the file defines (sweep × seeds) and stop.")
 @_common
-def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: bool, quiet: bool) -> None:
-    """Run an experiment and print its results table.
+def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: bool, dry_run: bool,
+        quiet: bool) -> None:
+    """Run an experiment (every point of its sweep) and print its results table.
+
+    Runs whose exact configuration already has complete results are skipped, so an interrupted
+    sweep resumes where it stopped.
 
     \b
     Example:
       bench run experiments/orb_rnn.yaml
       bench run experiments/orb_rnn.yaml --set model.name=gru --set training.epochs=5
+      bench run experiments/descriptors.yaml --dry-run
     """
-    from benchmark.config import load_experiment
+    from benchmark.config import load_sweep
+    from benchmark.errors import RunError
     from benchmark.registry import Registries
-    from benchmark.results import format_table, load_records
+    from benchmark.results import format_table, is_complete, load_records, run_id
     from benchmark.runner import run as run_experiment
 
     registries = Registries()
-    config = load_experiment(experiment, overrides, registries)
-    outcome = run_experiment(config, results_dir, registries, rerun=rerun, quiet=quiet)
-    log.info("results: %s", outcome.run_dir)
-    click.echo(format_table(load_records(outcome.run_dir.parent)), nl=False)
+    points = load_sweep(experiment, overrides, registries)
+    if dry_run:
+        for i, point in enumerate(points, 1):
+            rid = run_id(point.config.model_dump(mode="json"))
+            done = is_complete(results_dir / point.config.experiment / rid)
+            settings = ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items())
+            click.echo(f"{i:3d}  {rid}  seed={point.config.seed}  {settings}{'  (complete)' if done else ''}")
+        return
+    failed: list[str] = []
+    experiment_dir = results_dir / points[0].config.experiment
+    for i, point in enumerate(points, 1):
+        if len(points) > 1:
+            log.info("── run %d/%d: %s", i, len(points),
+                     ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items()) or f"seed {point.config.seed}")
+        try:
+            run_experiment(point.config, results_dir, registries, rerun=rerun, quiet=quiet)
+        except RunError as exc:  # one failed run does not cost the others
+            log.error("run %d/%d failed: %s", i, len(points), exc)
+            failed.append(str(exc))
+    click.echo(format_table(load_records(experiment_dir)), nl=False)
+    if failed:
+        raise RunError(f"{len(failed)} of {len(points)} runs failed; the others' results are complete")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and "name" in value:
+        return str(value["name"]) + ("(...)" if value.get("params") else "")
+    return json.dumps(value) if not isinstance(value, str) else value
 
 
 @main.command()
@@ -103,7 +134,7 @@ def validate(experiments: tuple[Path, ...], overrides: tuple[str, ...], show: bo
     Example:
       bench validate experiments/*.yaml
     """
-    from benchmark.config import dump_config, load_experiment
+    from benchmark.config import dump_config, load_sweep
     from benchmark.errors import ConfigError
     from benchmark.registry import Registries
     from benchmark.results import run_id
@@ -112,13 +143,16 @@ def validate(experiments: tuple[Path, ...], overrides: tuple[str, ...], show: bo
     problems = []
     for path in experiments:
         try:
-            config = load_experiment(path, overrides, registries)
+            points = load_sweep(path, overrides, registries)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        click.echo(f"ok: {path} (experiment {config.experiment}, run {run_id(config.model_dump(mode='json'))})")
+        config = points[0].config
+        runs = f"run {run_id(config.model_dump(mode='json'))}" if len(points) == 1 else f"{len(points)} runs"
+        click.echo(f"ok: {path} (experiment {config.experiment}, {runs})")
         if show:
-            click.echo(dump_config(config))
+            for point in points:
+                click.echo(dump_config(point.config))
     if problems:
         raise ConfigError(problems)
 

@@ -7,7 +7,10 @@ defaults filled in) is what a run records, so any row of a results table can be 
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -305,28 +308,108 @@ def _resolve_components(config: ExperimentConfig, registries: Registries, locate
     return problems
 
 
+@dataclass
+class SweepPoint:
+    """One run of an experiment file: what the sweep set for it, and its validated config."""
+
+    assignments: dict[str, Any]
+    config: ExperimentConfig
+
+
+def _validate(data: dict[str, Any], located: Located, registries: Registries) -> tuple[ExperimentConfig | None, list[Problem]]:
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        return None, _schema_problems(exc, located)
+    problems = _resolve_components(config, registries, located)
+    return (None if problems else config), problems
+
+
+def _sweep_spec(data: dict[str, Any], located: Located) -> tuple[dict[str, list[Any]], list[dict[str, Any]], list[int] | None]:
+    """Pop and check ``sweep`` (dotted key → list of values), ``exclude`` and ``seeds``."""
+    sweep = data.pop("sweep", None) or {}
+    exclude = data.pop("exclude", None) or []
+    seeds = data.pop("seeds", None)
+    if not isinstance(sweep, dict):
+        raise located.error("sweep must map dotted keys to lists of values, e.g. {model.name: [rnn, gru]}", ("sweep",))
+    for key, values in sweep.items():
+        if not isinstance(values, list) or not values:
+            raise located.error(f"a sweep key takes a non-empty list of values (got {values!r})", ("sweep", str(key)))
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
+        raise located.error("exclude must be a list of mappings, e.g. [{model.name: rnn, balancing.name: none}]", ("exclude",))
+    for i, rule in enumerate(exclude):
+        for key in rule:
+            if key not in sweep:
+                hint = did_you_mean(str(key), list(sweep))
+                raise located.error(f"{key!r} is not a sweep key{hint}; exclude rules match sweep keys", ("exclude", str(i)))
+    if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds)):
+        raise located.error(f"seeds must be a non-empty list of integers (got {seeds!r})", ("seeds",))
+    return sweep, exclude, seeds
+
+
+def load_sweep(
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    registries: Registries | None = None,
+) -> list[SweepPoint]:
+    """Every run an experiment file defines: its ``sweep`` grid (minus ``exclude``) × ``seeds``.
+
+    A file without ``sweep`` or ``seeds`` defines one run. Every point is validated; problems
+    name the sweep values that produced them.
+    """
+    path = Path(path)
+    registries = registries or Registries()
+    located = Located()
+    data = _load_with_includes(path, located)
+    for text in overrides:
+        key, value = parse_override(text)
+        if key[0] == "sweep" and len(key) > 1:  # sweep keys are themselves dotted
+            data.setdefault("sweep", {})[".".join(key[1:])] = value
+        else:
+            _apply_override(data, key, value)
+        located.places[key] = ("--set", None)
+    data.setdefault("experiment", path.stem)
+    sweep, exclude, seeds = _sweep_spec(data, located)
+    keys = list(sweep)
+    for key in keys:  # errors in a swept value point at the sweep entry
+        located.places[tuple(key.split("."))] = located.find(("sweep", key))
+
+    points: list[SweepPoint] = []
+    problems: list[Problem] = []
+    for values in itertools.product(*(sweep[k] for k in keys)):
+        assignments = dict(zip(keys, values))
+        if any(all(assignments[k] == v for k, v in rule.items()) for rule in exclude):
+            continue
+        for seed in seeds if seeds is not None else [None]:
+            point = copy.deepcopy(data)
+            for key, value in assignments.items():
+                _apply_override(point, tuple(key.split(".")), copy.deepcopy(value))
+            if seed is not None:
+                point["seed"] = seed
+            config, found = _validate(point, located, registries)
+            context = f" (sweep point {assignments})" if assignments else ""
+            problems.extend(Problem(p.message + context, p.key, p.file, p.line) for p in found)
+            if config is not None:
+                points.append(SweepPoint(assignments, config))
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise ConfigError(unique)
+    if not points:
+        raise located.error("the sweep's exclude rules leave no run", ("exclude",))
+    return points
+
+
 def load_experiment(
     path: str | Path,
     overrides: Iterable[str] = (),
     registries: Registries | None = None,
 ) -> ExperimentConfig:
-    """Load, merge includes, apply ``--set`` overrides, validate, and resolve plugin params."""
-    path = Path(path)
-    located = Located()
-    data = _load_with_includes(path, located)
-    for text in overrides:
-        key, value = parse_override(text)
-        _apply_override(data, key, value)
-        located.places[key] = ("--set", None)
-    data.setdefault("experiment", path.stem)
-    try:
-        config = ExperimentConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_schema_problems(exc, located)) from None
-    problems = _resolve_components(config, registries or Registries(), located)
-    if problems:
-        raise ConfigError(problems)
-    return config
+    """Load an experiment file that defines one run: includes merged, ``--set`` applied, validated,
+    plugin params resolved (defaults filled in)."""
+    points = load_sweep(path, overrides, registries)
+    if len(points) != 1:
+        raise ConfigError(Problem(f"defines {len(points)} runs (a sweep); expected one", file=str(path)))
+    return points[0].config
 
 
 def dump_config(config: ExperimentConfig) -> str:

@@ -35,10 +35,12 @@ RECORD = "record.json"
 IDENTITY = [("run_id", "run"), ("dataset", "dataset"), ("extractor", "extractor"), ("ordering", "ordering"),
             ("model", "model"), ("balancer", "balancer"), ("seed", "seed")]
 METRICS = [("accuracy", "accuracy"), ("balanced_accuracy", "bal. acc"), ("macro_f1", "macro-F1"),
-           ("kps_mean", "kps/img"), ("empty_percent", "% empty"), ("epochs", "epochs"),
+           ("kps_mean", "kps/img"), ("empty_percent", "% empty"), ("dropped_percent", "% dropped"),
+           ("descriptor_dim", "desc dim"), ("extract_images_per_second", "extract img/s"), ("epochs", "epochs"),
            ("train_seconds", "train s")]
 _FLOAT_FORMATS = {"accuracy": ".4f", "balanced_accuracy": ".4f", "macro_f1": ".4f", "kps_mean": ".1f",
-                  "empty_percent": ".2f", "train_seconds": ".1f"}
+                  "empty_percent": ".2f", "dropped_percent": ".1f", "extract_images_per_second": ".0f",
+                  "train_seconds": ".1f"}
 SORTABLE = [key for key, _ in METRICS] + [key for key, _ in IDENTITY]
 #: Config keys never shown as distinguishing columns (names are shown already, or carry no result).
 _NOT_DISTINGUISHING = {"experiment", "description", "seed", "dataset.name", "extractor.name",

@@ -107,7 +107,7 @@ def fit(
             logits = module(tokens, lengths)
             loss = loss_fn(logits, labels)
             if not torch.isfinite(loss):
-                raise RunError(f"training diverged at epoch {epoch}: loss is {float(loss)}; lower training.lr")
+                raise RunError(f"training diverged at epoch {epoch}: loss is {loss.item()}; lower training.lr")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
