@@ -71,9 +71,13 @@ def main() -> None:
               help="Where results/<experiment>/ is written.")
 @click.option("--rerun", is_flag=True, help="Run again even if this exact configuration has complete results.")
 @click.option("--dry-run", is_flag=True, help="Print the runs the file defines (sweep × seeds) and stop.")
+@click.option("--workers", type=click.IntRange(min=1), help="Extraction processes [default: every core].")
+@click.option("--cache-dir", type=click.Path(path_type=Path),
+              help="Feature store location [default: $BENCH_CACHE_DIR or the user cache dir].")
+@click.option("--no-cache", is_flag=True, help="Extract again instead of using or filling the feature store.")
 @_common
 def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: bool, dry_run: bool,
-        quiet: bool) -> None:
+        workers: int | None, cache_dir: Path | None, no_cache: bool, quiet: bool) -> None:
     """Run an experiment (every point of its sweep) and print its results table.
 
     Runs whose exact configuration already has complete results are skipped, so an interrupted
@@ -90,9 +94,11 @@ def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: 
     from benchmark.registry import Registries
     from benchmark.results import format_table, is_complete, load_records, run_id
     from benchmark.runner import run as run_experiment
+    from benchmark.store import FeatureStore
 
     registries = Registries()
     points = load_sweep(experiment, overrides, registries)
+    store = None if no_cache else FeatureStore(cache_dir)
     if dry_run:
         for i, point in enumerate(points, 1):
             rid = run_id(point.config.model_dump(mode="json"))
@@ -107,7 +113,8 @@ def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: 
             log.info("── run %d/%d: %s", i, len(points),
                      ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items()) or f"seed {point.config.seed}")
         try:
-            run_experiment(point.config, results_dir, registries, rerun=rerun, quiet=quiet)
+            run_experiment(point.config, results_dir, registries, rerun=rerun, quiet=quiet, workers=workers,
+                           store=store)
         except RunError as exc:  # one failed run does not cost the others
             log.error("run %d/%d failed: %s", i, len(points), exc)
             failed.append(str(exc))
@@ -203,6 +210,51 @@ def plugins(kind: str | None, as_json: bool, quiet: bool) -> None:
         ]
         click.echo(tabulate(rows, headers=["name", "package", "description", "params (defaults)"],
                             tablefmt="simple", maxcolwidths=[None, None, 50, 60]))
+
+
+@main.group()
+def cache() -> None:
+    """The feature store: extracted features reused by every run with the same extraction config."""
+
+
+@cache.command("list")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Store location [default: $BENCH_CACHE_DIR or the user cache dir].")
+@_common
+def cache_list(cache_dir: Path | None, quiet: bool) -> None:
+    """List stored feature sets with their size and what they were extracted from.
+
+    \b
+    Example:
+      bench cache list
+    """
+    from tabulate import tabulate
+
+    from benchmark.store import FeatureStore
+
+    store = FeatureStore(cache_dir)
+    entries = store.entries()
+    rows = [[e["key"], (e["inputs"] or {}).get("dataset", {}).get("name"), (e["inputs"] or {}).get("extractor", {}).get("name"),
+             e["images"], e["keypoints"], f"{e['bytes'] / 1e6:.1f}", e["created"]] for e in entries]
+    click.echo(f"{store.root}: {len(entries)} entries, {sum(e['bytes'] for e in entries) / 1e6:.1f} MB")
+    if rows:
+        click.echo(tabulate(rows, headers=["key", "dataset", "extractor", "images", "keypoints", "MB", "created"]))
+
+
+@cache.command("clear")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Store location [default: $BENCH_CACHE_DIR or the user cache dir].")
+@_common
+def cache_clear(cache_dir: Path | None, quiet: bool) -> None:
+    """Delete every stored feature set.
+
+    \b
+    Example:
+      bench cache clear
+    """
+    from benchmark.store import FeatureStore
+
+    store = FeatureStore(cache_dir)
+    freed = store.clear()
+    click.echo(f"cleared {store.root} ({freed / 1e6:.1f} MB)")
 
 
 def _default(field: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,46 +53,116 @@ def prepare(image: np.ndarray, transforms: Sequence[Transform], rng: np.random.G
     return image
 
 
+# Per-process state of an extraction: set once in each worker, so images are not sent with
+# every chunk.
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(images: Sequence[np.ndarray], transforms: Sequence[Transform], extractor: Extractor,
+                 seed: int, single_thread: bool) -> None:
+    if single_thread:
+        import cv2
+
+        cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would oversubscribe them
+    _STATE.update(images=images, transforms=transforms, extractor=extractor, seed=seed)
+
+
+def _extract_range(bounds: tuple[int, int]) -> dict[str, Any]:
+    """Preprocess and extract images ``start:stop``; everything in order, ready to concatenate."""
+    images, transforms, extractor = _STATE["images"], _STATE["transforms"], _STATE["extractor"]
+    deterministic = all(getattr(t, "deterministic", True) for t in transforms)
+    shared_rng = np.random.default_rng(_STATE["seed"])
+    out: dict[str, Any] = {"geometry": [], "descriptors": [], "counts": [], "detected": [], "shapes": [],
+                           "converted": 0, "example": None}
+    for i in range(*bounds):
+        # A random transform gets a generator seeded by (run seed, item): the same image gets the
+        # same augmentation whichever worker, chunk or order it is processed in.
+        rng = shared_rng if deterministic else np.random.default_rng((_STATE["seed"], i))
+        image = prepare(images[i], transforms, rng)
+        if image.dtype != np.uint8:
+            if out["example"] is None:
+                out["example"] = (str(image.dtype), float(image.min()), float(image.max()))
+            out["converted"] += 1
+            image = as_uint8(image)
+        kp = extractor.extract(image)
+        out["geometry"].append(kp.geometry)
+        out["descriptors"].append(kp.descriptors)
+        out["counts"].append(len(kp))
+        out["detected"].append(len(kp) if kp.detected is None else kp.detected)
+        out["shapes"].append(image.shape[:2])
+    return out
+
+
+def _pool_context() -> Any:
+    import multiprocessing
+
+    # Not fork: a child forked from a process whose OpenCV thread pool has run deadlocks in
+    # OpenCV (seen in cv2.setNumThreads). forkserver starts workers from a clean server with
+    # cv2 preloaded; the images are pickled to each worker once.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["cv2", "numpy", "benchmark.extraction"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def extract_all(
     images: Sequence[np.ndarray],
     transforms: Sequence[Transform],
     extractor: Extractor,
     seed: int = 0,
     quiet: bool = False,
+    workers: int = 1,
 ) -> FeatureSet:
-    """Preprocess and extract every image, in order."""
-    rng = np.random.default_rng(seed)
-    geometries, descriptors, counts, detected, shapes = [], [], [], [], []
-    converted = 0
+    """Preprocess and extract every image, in order, in ``workers`` processes.
+
+    The result is identical for any number of workers.
+    """
+    n = len(images)
     start = time.perf_counter()
-    for image in progress(images, desc=f"extract {extractor.name}", unit="img", quiet=quiet):
-        image = prepare(image, transforms, rng)
-        if image.dtype != np.uint8:
-            if converted == 0:
-                log.warning(
-                    "extractor %r received %s images (range %.3g..%.3g); converting them to uint8 "
-                    "(OpenCV's detectors find nothing on [0, 1] floats). Add `to-uint8` to "
-                    "`preprocess` to make this explicit.",
-                    extractor.name, image.dtype, float(image.min()), float(image.max()),
-                )
-            converted += 1
-            image = as_uint8(image)
-        kp = extractor.extract(image)
-        geometries.append(kp.geometry)
-        descriptors.append(kp.descriptors)
-        counts.append(len(kp))
-        detected.append(len(kp) if kp.detected is None else kp.detected)
-        shapes.append(image.shape[:2])
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    workers = max(1, min(workers, n // 64 or 1))
+    chunk = max(16, min(512, n // (workers * 8) or 1))
+    ranges = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+    bar = progress(None, desc=f"extract {extractor.name}", unit="img", quiet=quiet, total=n)
+    parts = []
+    if workers == 1:
+        _init_worker(images, transforms, extractor, seed, single_thread=False)
+        try:
+            for bounds in ranges:
+                parts.append(_extract_range(bounds))
+                bar.update(bounds[1] - bounds[0])
+        finally:
+            _STATE.clear()
+    else:
+        with _pool_context().Pool(workers, _init_worker, (images, transforms, extractor, seed, True)) as pool:
+            for part, bounds in zip(pool.imap(_extract_range, ranges), ranges):
+                parts.append(part)
+                bar.update(bounds[1] - bounds[0])
+    bar.close()
+
+    converted = sum(p["converted"] for p in parts)
+    example = next((p["example"] for p in parts if p["example"]), None)
+    if example:
+        log.warning(
+            "extractor %r received %s images (range %.3g..%.3g); converted %d of them to uint8 "
+            "(OpenCV's detectors find nothing on [0, 1] floats). Add `to-uint8` to `preprocess` "
+            "to make this explicit.", extractor.name, example[0], example[1], example[2], converted,
+        )
+    counts = [c for p in parts for c in p["counts"]]
+    offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     empty = extractor.empty()
     return FeatureSet(
-        geometry=np.concatenate([empty.geometry, *geometries]),
-        descriptors=np.concatenate([empty.descriptors, *descriptors]),
+        geometry=np.concatenate([empty.geometry, *(g for p in parts for g in p["geometry"])]),
+        descriptors=np.concatenate([empty.descriptors, *(d for p in parts for d in p["descriptors"])]),
         offsets=offsets,
-        image_shapes=np.array(shapes, dtype=np.int32).reshape(-1, 2),
+        image_shapes=np.array([s for p in parts for s in p["shapes"]], dtype=np.int32).reshape(-1, 2),
         descriptor_type=extractor.descriptor_type,
-        detected=np.array(detected, dtype=np.int64),
+        detected=np.array([d for p in parts for d in p["detected"]], dtype=np.int64),
         converted_images=converted,
         seconds=time.perf_counter() - start,
     )

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def progress(iterable: Iterable[T], desc: str, quiet: bool = False, **kwargs: Any) -> Iterable[T]:
+def progress(iterable: Iterable[T] | None, desc: str, quiet: bool = False, **kwargs: Any) -> Any:
+    """A tqdm bar over ``iterable`` (or a manual one, with ``total=``, when it is None)."""
     from tqdm.auto import tqdm
 
     # disable=None: tqdm shows the bar only on a terminal, so logs of CI runs stay clean.

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from benchmark.config import ExperimentConfig, dump_config
+from benchmark.extraction import FeatureSet
 from benchmark.registry import Registries
+from benchmark.store import FeatureStore
 from benchmark.results import is_complete, run_directory, run_id, write_json, write_summary
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,14 @@ def run(
     registries: Registries | None = None,
     rerun: bool = False,
     quiet: bool = False,
+    workers: int | None = None,
+    store: FeatureStore | None | bool = True,
 ) -> RunOutcome:
-    """Run one experiment configuration; skip it when its results are already complete."""
+    """Run one experiment configuration; skip it when its results are already complete.
+
+    ``workers``: extraction processes (default: every core). ``store``: the feature store to
+    read and fill (True: the default location; False or None: always extract).
+    """
     registries = registries or Registries()
     resolved = config.model_dump(mode="json")
     rid = run_id(resolved)
@@ -73,7 +81,7 @@ def run(
         return RunOutcome(experiment_dir / rid, record, skipped=True)
 
     # Heavy imports only once a run really starts: `bench --help` stays fast.
-    from benchmark.extraction import extract_all, extraction_stats
+    from benchmark.extraction import default_workers, extract_all, extraction_stats
     from benchmark.metrics import evaluate
     from benchmark.plots import plot_confusion, plot_history
     from benchmark.sequences import Batcher, build_sequences
@@ -99,7 +107,26 @@ def run(
     split = make_split(labels, classes, config.split.val, config.split.test, config.split.seed, data.subset)
     log.info("data %s: %d images, %d classes; split %s", config.dataset.name, len(labels), len(classes), split.sizes())
 
-    features = extract_all(data.images, transforms, extractor, seed=config.seed, quiet=quiet)
+    import cv2
+
+    def extract() -> FeatureSet:
+        return extract_all(data.images, transforms, extractor, seed=config.seed, quiet=quiet,
+                           workers=workers or default_workers())
+
+    if store is True:
+        store = FeatureStore()
+    if store:
+        inputs = {
+            "dataset": config.dataset.model_dump(mode="json"),
+            "fingerprint": data.fingerprint,
+            "preprocess": [step.model_dump(mode="json") for step in config.preprocess],
+            "extractor": config.extractor.model_dump(mode="json"),
+            "opencv": cv2.__version__,
+            "seed": config.seed if not all(getattr(t, "deterministic", True) for t in transforms) else None,
+        }
+        features, cached = store.get_or_extract(inputs, extract)
+    else:
+        features, cached = extract(), False
     stats = extraction_stats(features, labels, classes, config.extraction.warn_empty_fraction)
     log.info("extraction: %.1f keypoints/image (min %d, max %d), %.2f%% images empty, %.1fs",
              stats["kps_mean"], stats["kps_min"], stats["kps_max"], 100 * stats["empty_fraction"], stats["seconds"])
@@ -140,6 +167,7 @@ def run(
         "best_epoch": trained.best_epoch,
         "train_seconds": round(trained.seconds, 1),
         "extract_seconds": round(features.seconds, 1),
+        "features_from_store": cached,
         "total_seconds": round(time.perf_counter() - started, 1),
         "test_items": int(len(split.test)),
         "parameters": describe(module)["parameters"],

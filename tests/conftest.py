@@ -12,10 +12,11 @@ from benchmark.registry import Registries
 
 
 @pytest.fixture(autouse=True)
-def _no_third_party_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see the built-in plugins only, whatever else is installed in the environment."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Built-in plugins only, whatever else is installed; a private feature store per test."""
     monkeypatch.setenv("BENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.delenv("BENCH_BLOCK_PLUGINS", raising=False)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

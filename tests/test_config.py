@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.config import load_experiment
+from benchmark.config import load_experiment, load_sweep
 from benchmark.errors import ConfigError
 
 BASE = """\
@@ -137,4 +137,4 @@ def test_bundled_experiments_validate(registries) -> None:
     files = sorted(p for p in root.rglob("*.yaml") if p.name != "base.yaml")
     assert {"orb_rnn.yaml", "orb_lstm.yaml", "orb_gru.yaml"} <= {p.name for p in files}
     for path in files:
-        load_experiment(path, registries=registries)
+        assert load_sweep(path, registries=registries)
