@@ -8,7 +8,7 @@ to ``__init__``. Built-in plugins use exactly this API.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -221,11 +221,19 @@ class Detector(Plugin):
         raise NotImplementedError
 
 
+def _octave(packed: int) -> int:
+    """The pyramid octave of an OpenCV keypoint. SIFT packs octave, layer and scale into one int
+    (octave in the low byte, signed: -1 is the upsampled first octave); the low byte, sign-
+    extended, is the octave for every detector (the others store small octaves as they are)."""
+    octave = packed & 0xFF
+    return octave - 256 if octave >= 128 else octave
+
+
 def geometry_from_opencv(keypoints: Sequence[Any] | None) -> np.ndarray:
     """OpenCV keypoints → float32 ``[n, 6]`` geometry (``None`` and empty alike)."""
     if not keypoints:
         return np.zeros((0, len(GEOMETRY_COLUMNS)), np.float32)
-    return np.array([(k.pt[0], k.pt[1], k.size, k.angle, k.response, k.octave) for k in keypoints],
+    return np.array([(k.pt[0], k.pt[1], k.size, k.angle, k.response, _octave(k.octave)) for k in keypoints],
                     dtype=np.float32).reshape(-1, len(GEOMETRY_COLUMNS))
 
 
@@ -290,6 +298,44 @@ class Balancer(Plugin):
         return rng.permutation(len(labels))
 
 
+# --------------------------------------------------------------------------------------------
+# Executors
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunTask:
+    """Everything a worker needs to run one point of a sweep (picklable, plain data)."""
+
+    index: int
+    config: dict[str, Any]  # the resolved ExperimentConfig, as JSON-compatible data
+    results_dir: str
+    rerun: bool = False
+    quiet: bool = True
+    cache_dir: str | None = None
+    no_cache: bool = False
+    extraction_workers: int | None = None
+    torch_threads: int | None = None
+
+
+class Executor(Plugin):
+    """Runs the points of a sweep: here, in a process pool, or on a cluster.
+
+    ``map`` yields one result dict per task (in completion order) and must not stop at a
+    failed run: ``benchmark.execution.execute_task`` already turns failures into results.
+    """
+
+    kind = "executor"
+
+    @property
+    def parallel(self) -> int:
+        """Runs at once on this machine (the host divides the cores among them); 0: elsewhere."""
+        return 1
+
+    def map(self, tasks: list[RunTask]) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
+
 #: The plugin kinds, by the name the registries, CLI and hooks use for them.
 PLUGIN_KINDS: dict[str, type[Plugin]] = {
     "dataset": Dataset,
@@ -299,4 +345,5 @@ PLUGIN_KINDS: dict[str, type[Plugin]] = {
     "ordering": Ordering,
     "model": Model,
     "balancer": Balancer,
+    "executor": Executor,
 }

@@ -75,9 +75,11 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path),
               help="Feature store location [default: $BENCH_CACHE_DIR or the user cache dir].")
 @click.option("--no-cache", is_flag=True, help="Extract again instead of using or filling the feature store.")
+@click.option("--executor", "executor_name", metavar="NAME",
+              help="Executor plugin for the runs (local, dask, ...) [default: the file's `executor`, else local].")
 @_common
 def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: bool, dry_run: bool,
-        workers: int | None, cache_dir: Path | None, no_cache: bool, quiet: bool) -> None:
+        workers: int | None, cache_dir: Path | None, no_cache: bool, executor_name: str | None, quiet: bool) -> None:
     """Run an experiment (every point of its sweep) and print its results table.
 
     Runs whose exact configuration already has complete results are skipped, so an interrupted
@@ -90,15 +92,16 @@ def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: 
       bench run experiments/descriptors.yaml --dry-run
     """
     from benchmark.config import load_sweep
-    from benchmark.errors import RunError
+    from benchmark.errors import RunError, UsageError
     from benchmark.registry import Registries
-    from benchmark.results import format_table, is_complete, load_records, run_id
-    from benchmark.runner import run as run_experiment
-    from benchmark.store import FeatureStore
+    from benchmark.results import format_table, is_complete, run_id, write_summary
+    from benchmark.api import RunTask
+    from benchmark.extraction import default_workers
 
     registries = Registries()
+    if executor_name:  # replaces the file's executor; --set executor.params.* still applies on top
+        overrides = (f"executor={{name: {executor_name}}}", *overrides)
     points = load_sweep(experiment, overrides, registries)
-    store = None if no_cache else FeatureStore(cache_dir)
     if dry_run:
         for i, point in enumerate(points, 1):
             rid = run_id(point.config.model_dump(mode="json"))
@@ -106,21 +109,40 @@ def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: 
             settings = ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items())
             click.echo(f"{i:3d}  {rid}  seed={point.config.seed}  {settings}{'  (complete)' if done else ''}")
         return
-    failed: list[str] = []
     experiment_dir = results_dir / points[0].config.experiment
-    for i, point in enumerate(points, 1):
-        if len(points) > 1:
-            log.info("── run %d/%d: %s", i, len(points),
-                     ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items()) or f"seed {point.config.seed}")
-        try:
-            run_experiment(point.config, results_dir, registries, rerun=rerun, quiet=quiet, workers=workers,
-                           store=store)
-        except RunError as exc:  # one failed run does not cost the others
-            log.error("run %d/%d failed: %s", i, len(points), exc)
-            failed.append(str(exc))
-    click.echo(format_table(load_records(experiment_dir)), nl=False)
+    spec = points[0].config.executor
+    executor = registries["executor"].build(spec.name, spec.params, "executor")
+    parallel = executor.parallel
+    cores = default_workers()
+    tasks = [
+        RunTask(index=i, config=point.config.model_dump(mode="json"), results_dir=str(results_dir), rerun=rerun,
+                quiet=quiet or parallel != 1, cache_dir=str(cache_dir) if cache_dir else None, no_cache=no_cache,
+                # runs side by side share the cores: one extraction process and cores/n torch threads each
+                extraction_workers=workers if parallel == 1 else 1,
+                torch_threads=None if parallel == 1 else max(1, cores // max(parallel, 1)))
+        for i, point in enumerate(points)
+    ]
+    if len(tasks) > 1:
+        log.info("%d runs on executor %r", len(tasks), spec.name)
+    failed = []
+    for done, result in enumerate(executor.map(tasks), 1):
+        point = points[result["index"]]
+        what = ", ".join(f"{k}={_short(v)}" for k, v in point.assignments.items()) or f"seed {point.config.seed}"
+        if result["ok"]:
+            if len(tasks) > 1:
+                log.info("── %d/%d done: %s%s", done, len(tasks), what, " (already complete)" if result["skipped"] else "")
+        else:
+            if len(tasks) > 1:
+                log.error("── %d/%d failed: %s: %s", done, len(tasks), what, result["error"])
+            failed.append(result)
+    records = write_summary(experiment_dir)
+    if records:
+        click.echo(format_table(records), nl=False)
     if failed:
-        raise RunError(f"{len(failed)} of {len(points)} runs failed; the others' results are complete")
+        if len(points) == 1:
+            raise (UsageError if failed[0].get("exit_code") == 2 else RunError)(failed[0]["error"])
+        error = UsageError if any(r.get("exit_code") == 2 for r in failed) else RunError
+        raise error(f"{len(failed)} of {len(points)} runs failed; the others' results are complete")
 
 
 def _short(value: Any) -> str:
@@ -166,7 +188,7 @@ def validate(experiments: tuple[Path, ...], overrides: tuple[str, ...], show: bo
 
 @main.command()
 @click.option("--kind", type=click.Choice(["dataset", "transform", "detector", "extractor", "ordering", "model",
-                                          "balancer"]),
+                                          "balancer", "executor"]),
               help="Only this kind of plugin.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_common
@@ -263,24 +285,64 @@ def _default(field: Any) -> Any:
     return field.default.model_dump() if hasattr(field.default, "model_dump") else field.default
 
 
+_TABLE_FORMATS = click.Choice(["md", "csv", "latex"])
+
+
 @main.command()
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--sort", default="accuracy", show_default=True, help="Column to sort by (best first for metrics).")
-@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=_TABLE_FORMATS, default="md", show_default=True)
+@click.option("--where", multiple=True, metavar="KEY=VALUE", help="Only runs with this value, e.g. model=gru.")
 @_common
-def table(results: Path, sort: str, fmt: str, quiet: bool) -> None:
-    """Print the comparison table of an experiment's runs.
+def table(results: Path, sort: str, fmt: str, where: tuple[str, ...], quiet: bool) -> None:
+    """Print the comparison table of an experiment: one row per configuration, mean ± std over
+    seeds, and McNemar's p-value against the best configuration.
 
     \b
     Example:
       bench table results/fashion-mnist-10k --sort macro_f1
+      bench table results/sweep --where balancer=none --format csv
     """
-    from benchmark.results import format_table, load_records
+    from benchmark.results import format_table, load_records, select
 
-    records = load_records(results)
+    records = select(load_records(results), list(where))
     if not records:
-        raise BenchError(f"{results}: no complete runs yet")
+        raise BenchError(f"{results}: no complete runs{' match ' + ' '.join(where) if where else ' yet'}")
     click.echo(format_table(records, sort=sort, fmt=fmt), nl=False)
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sort", default="accuracy", show_default=True, help="Column to sort by (best first for metrics).")
+@click.option("--format", "fmt", type=_TABLE_FORMATS, default="md", show_default=True)
+@click.option("--where", multiple=True, metavar="KEY=VALUE", help="Only runs with this value, e.g. model=gru.")
+@click.option("--top", type=click.IntRange(min=1), help="Only the best N configurations.")
+@_common
+def compare(results: tuple[Path, ...], sort: str, fmt: str, where: tuple[str, ...], top: int | None,
+            quiet: bool) -> None:
+    """Compare configurations across experiments' result folders in one table, aligned on the
+    configuration columns, with McNemar's p-value of each against the best on the same test items.
+
+    \b
+    Example:
+      bench compare results/fashion-mnist-10k results/descriptors --top 5
+    """
+    from benchmark.results import configurations, format_table, load_records, select
+
+    records = select(load_records(*results), list(where))
+    if not records:
+        raise BenchError("no complete runs to compare")
+    if top:
+        keep = {g.config_id for g in configurations(records, sort)[:top]}
+        records = [r for r in records if any(r["run_id"].startswith(c.rsplit("-", 1)[0]) and
+                                             _same_config(r, c) for c in keep)]
+    click.echo(format_table(records, sort=sort, fmt=fmt), nl=False)
+
+
+def _same_config(record: dict[str, Any], cid: str) -> bool:
+    from benchmark.results import config_id
+
+    return config_id(record["config"]) == cid
 
 
 if __name__ == "__main__":  # pragma: no cover

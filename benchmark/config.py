@@ -74,6 +74,7 @@ class TrainingConfig(Strict):
     monitor: Literal["val_accuracy", "val_macro_f1", "val_loss"] = "val_accuracy"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; default: all cores")
+    bucket: bool = Field(True, description="batch sequences of similar length together")
 
 
 class ExtractionConfig(Strict):
@@ -98,6 +99,8 @@ class ExperimentConfig(Strict):
     balancing: Component = Field(default_factory=lambda: Component(name="none"))
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     extraction: ExtractionConfig = Field(default_factory=ExtractionConfig)
+    executor: Component = Field(default_factory=lambda: Component(name="local"),
+                                description="where a sweep's runs execute; not part of a run's identity")
 
 
 #: Which registry each component key is resolved against.
@@ -107,6 +110,7 @@ COMPONENT_KINDS = {
     "ordering": "ordering",
     "model": "model",
     "balancing": "balancer",
+    "executor": "executor",
 }
 
 

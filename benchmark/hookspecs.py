@@ -55,6 +55,11 @@ def bench_register_balancers() -> list[type]:
     """Return Balancer subclasses: strategies against class imbalance."""
 
 
+@hookspec
+def bench_register_executors() -> list[type]:
+    """Return Executor subclasses: where the runs of a sweep execute."""
+
+
 # --------------------------------------------------------------------------------------------
 # Reporting: after a run
 # --------------------------------------------------------------------------------------------

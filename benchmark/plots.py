@@ -56,3 +56,48 @@ def plot_confusion(matrix: list[list[int]], class_names: list[str], path: Path, 
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_comparison(groups: list, path: Path, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> None:
+    """One bar per configuration and metric: the mean over seeds, with the std as error bar."""
+    plt = _pyplot()
+    labels = [g.config_id.rsplit("-", 1)[0] for g in groups]
+    x = np.arange(len(groups))
+    width = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(groups) + 2), 4.5))
+    for i, metric in enumerate(metrics):
+        means = [g.mean(metric) or 0 for g in groups]
+        stds = [g.std(metric) or 0 for g in groups]
+        ax.bar(x + (i - (len(metrics) - 1) / 2) * width, means, width, yerr=stds, capsize=3, label=metric)
+    ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
+    ax.set(ylabel="test score (mean ± std over seeds)", ylim=(0, 1), title=f"{len(groups)} configurations")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_learning_curves(groups: list, path: Path) -> None:
+    """Validation accuracy per epoch of every run, one colour per configuration."""
+    import csv
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colours = plt.get_cmap("tab20")
+    for i, group in enumerate(groups):
+        for j, run in enumerate(group.runs):
+            history = Path(run.get("run_dir", "")) / "history.csv"
+            if not history.is_file():
+                continue
+            with history.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+            ax.plot([int(r["epoch"]) for r in rows], [float(r["val_accuracy"]) for r in rows], color=colours(i % 20),
+                    alpha=0.8, linewidth=1.2, label=group.config_id.rsplit("-", 1)[0] if j == 0 else None)
+    ax.set(xlabel="epoch", ylabel="validation accuracy", title="learning curves")
+    ax.grid(alpha=0.3)
+    if groups:
+        ax.legend(fontsize=7, ncol=2 if len(groups) > 8 else 1)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -22,6 +22,7 @@ DEFAULT_PLUGINS = (
     "bench_plugins.orderings",
     "bench_plugins.models",
     "bench_plugins.balancers",
+    "bench_plugins.executors",
 )
 
 #: Comma-separated plugin names (built-in module names or entry-point names) not to load.

@@ -75,6 +75,12 @@ class Registry(Generic[P]):
             f"registered {self.kind}s: {', '.join(self.names())}"
         )
 
+    def source(self, name: str) -> PluginSource:
+        """Where plugin ``name`` came from (package and version)."""
+        if name not in self._entries:
+            raise KeyError(self.unknown(name))
+        return self._entries[name].source
+
     def get(self, name: str) -> type[P]:
         if name not in self._entries:
             raise KeyError(self.unknown(name))

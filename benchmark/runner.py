@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from benchmark.config import ExperimentConfig, dump_config
 from benchmark.extraction import FeatureSet
 from benchmark.registry import Registries
 from benchmark.store import FeatureStore
-from benchmark.results import is_complete, run_directory, run_id, write_json, write_summary
+from benchmark.results import is_complete, remove_stale, run_directory, run_id, run_lock, write_json, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +65,34 @@ def run(
     quiet: bool = False,
     workers: int | None = None,
     store: FeatureStore | None | bool = True,
+    threads: int | None = None,
 ) -> RunOutcome:
     """Run one experiment configuration; skip it when its results are already complete.
 
     ``workers``: extraction processes (default: every core). ``store``: the feature store to
-    read and fill (True: the default location; False or None: always extract).
+    read and fill (True: the default location; False or None: always extract). ``threads``:
+    torch CPU threads when the config sets none (executors running runs side by side divide the
+    cores); neither changes a run's result or identity.
     """
     registries = registries or Registries()
-    resolved = config.model_dump(mode="json")
-    rid = run_id(resolved)
+    rid = run_id(config.model_dump(mode="json"))
     experiment_dir = Path(results_root) / config.experiment
-    if is_complete(experiment_dir / rid) and not rerun:
-        log.info("run %s is already complete in %s (use --rerun to run it again)", rid, experiment_dir)
-        record = json.loads((experiment_dir / rid / "record.json").read_text(encoding="utf-8"))
-        write_summary(experiment_dir)
-        return RunOutcome(experiment_dir / rid, record, skipped=True)
+    experiment_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(experiment_dir, rid) as held:
+        if not held:
+            log.warning("run %s is being run by another process; skipping it here", rid)
+            return RunOutcome(experiment_dir / rid, {}, skipped=True)
+        if is_complete(experiment_dir / rid) and not rerun:
+            log.info("run %s is already complete in %s (use --rerun to run it again)", rid, experiment_dir)
+            record = json.loads((experiment_dir / rid / "record.json").read_text(encoding="utf-8"))
+            return RunOutcome(experiment_dir / rid, record, skipped=True)
+        remove_stale(experiment_dir, rid)
+        return _execute(config, rid, experiment_dir, registries, quiet, workers, store, threads)
 
+
+def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registries: Registries, quiet: bool,
+             workers: int | None, store: FeatureStore | None | bool, threads: int | None) -> RunOutcome:
+    resolved = config.model_dump(mode="json")
     # Heavy imports only once a run really starts: `bench --help` stays fast.
     from benchmark.extraction import default_workers, extract_all, extraction_stats
     from benchmark.metrics import evaluate
@@ -98,7 +111,7 @@ def run(
     balancer = build("balancer", config.balancing, "balancing")
 
     seed_everything(config.seed)
-    threads = configure_threads(config.training.num_threads)
+    threads = configure_threads(config.training.num_threads or threads)
     device = select_device(config.training.device)
     log.info("run %s: %s on %s (%d CPU threads)", rid, config.experiment, device, threads)
 
@@ -113,6 +126,7 @@ def run(
         return extract_all(data.images, transforms, extractor, seed=config.seed, quiet=quiet,
                            workers=workers or default_workers())
 
+    extract_started = time.perf_counter()
     if store is True:
         store = FeatureStore()
     if store:
@@ -121,12 +135,15 @@ def run(
             "fingerprint": data.fingerprint,
             "preprocess": [step.model_dump(mode="json") for step in config.preprocess],
             "extractor": config.extractor.model_dump(mode="json"),
+            # the code that extracts: OpenCV, and the package (and release) of the extractor plugin
             "opencv": cv2.__version__,
+            "extractor_source": dataclasses.asdict(registries["extractor"].source(config.extractor.name)),
             "seed": config.seed if not all(getattr(t, "deterministic", True) for t in transforms) else None,
         }
         features, cached = store.get_or_extract(inputs, extract)
     else:
         features, cached = extract(), False
+    extract_seconds = time.perf_counter() - extract_started
     stats = extraction_stats(features, labels, classes, config.extraction.warn_empty_fraction)
     log.info("extraction: %.1f keypoints/image (min %d, max %d), %.2f%% images empty, %.1fs",
              stats["kps_mean"], stats["kps_min"], stats["kps_max"], 100 * stats["empty_fraction"], stats["seconds"])
@@ -166,7 +183,7 @@ def run(
         "epochs": len(trained.history),
         "best_epoch": trained.best_epoch,
         "train_seconds": round(trained.seconds, 1),
-        "extract_seconds": round(features.seconds, 1),
+        "extract_seconds": round(extract_seconds, 2),  # this run's: extraction, or reading the store
         "features_from_store": cached,
         "total_seconds": round(time.perf_counter() - started, 1),
         "test_items": int(len(split.test)),

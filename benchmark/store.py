@@ -29,7 +29,7 @@ from benchmark.extraction import FeatureSet
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of stored arrays changes: old entries are then ignored.
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: SIFT octaves decoded
 CACHE_ENV = "BENCH_CACHE_DIR"
 ARRAYS = ("geometry", "descriptors", "offsets", "image_shapes", "detected")
 

@@ -60,6 +60,23 @@ def _batches(indices: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
 
 
+def bucketed_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                     window: int = 32) -> list[np.ndarray]:
+    """Batches of similar-length sequences, so little is padded or packed in vain.
+
+    The epoch's order is cut into windows of ``window`` batches; each window is sorted by
+    length and cut into batches, and the batches are shuffled: similar lengths together, yet
+    every epoch mixes differently.
+    """
+    batches = []
+    span = batch_size * window
+    for start in range(0, len(order), span):
+        chunk = order[start : start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(_batches(chunk, batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 @torch.no_grad()
 def predict(module: nn.Module, data: Batcher, batch_size: int = 512) -> tuple[np.ndarray, float]:
     """Predicted labels for every item of ``data``, and the mean cross-entropy."""
@@ -88,6 +105,7 @@ def fit(
     module.to(device)
     rng = np.random.default_rng(seed)
     train_labels = train.labels.numpy()
+    train_lengths = train.lengths.numpy()[train.items]
     val_labels = val.labels.numpy()
     weights = balancer.loss_weights(train_labels, num_classes)
     loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else torch.as_tensor(weights, device=device))
@@ -100,7 +118,9 @@ def fit(
         module.train()
         epoch_start = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
-        batches = _batches(balancer.epoch_indices(train_labels, rng), config.batch_size)
+        order = balancer.epoch_indices(train_labels, rng)
+        batches = (bucketed_batches(order, train_lengths, config.batch_size, rng) if config.bucket
+                   else _batches(order, config.batch_size))
         bar = progress(batches, desc=f"epoch {epoch}/{config.epochs}", quiet=quiet, unit="batch")
         for index in bar:
             tokens, lengths, labels = train.batch(index)

@@ -17,6 +17,7 @@ from benchmark.cli import main
 from benchmark.config import load_experiment
 from benchmark.plugins import get_plugin_manager
 from benchmark.registry import Registries
+from benchmark.results import config_id
 from benchmark.runner import run
 from tests.conftest import write_experiment
 
@@ -29,7 +30,7 @@ def test_run_writes_a_complete_run_and_a_summary_row(tiny_experiment: Path, tmp_
     results = tmp_path / "results"
     out = bench("run", str(tiny_experiment), "--results-dir", str(results), "-q")
     assert out.exit_code == 0, out.output
-    [run_dir] = [p for p in (results / "tiny").iterdir() if p.is_dir()]
+    [run_dir] = [p for p in (results / "tiny").iterdir() if p.is_dir() and not p.name.startswith(".")]
     expected = {"config.yaml", "versions.json", "metrics.json", "history.csv", "extraction.json", "split.json",
                 "predictions.csv", "curves.png", "confusion.png", "record.json"}
     assert expected <= {p.name for p in run_dir.iterdir()}
@@ -38,11 +39,12 @@ def test_run_writes_a_complete_run_and_a_summary_row(tiny_experiment: Path, tmp_
     assert 0 <= record["accuracy"] <= 1 and record["kps_mean"] > 10 and record["empty_percent"] == 0
     assert record["epochs"] == 2 and record["test_items"] == 100
     # The table printed on stdout and the summary files hold the same row.
-    assert record["run_id"] in out.stdout
+    cid = config_id(record["config"])
+    assert cid in out.stdout and record["run_id"].startswith(cid.rsplit("-", 1)[0])
     rows = list(csv.DictReader((results / "tiny" / "summary.csv").open()))
-    assert [r["run"] for r in rows] == [record["run_id"]]
+    assert [(r["config"], r["seeds"]) for r in rows] == [(cid, "1")]
     assert float(rows[0]["accuracy"]) == record["accuracy"]
-    assert record["run_id"] in (results / "tiny" / "summary.md").read_text()
+    assert cid in (results / "tiny" / "summary.md").read_text()
     # The resolved config re-runs to the same run id.
     rerun = bench("validate", str(run_dir / "config.yaml"))
     assert record["run_id"] in rerun.stdout
@@ -124,7 +126,8 @@ def test_missing_data_exits_2_with_ways_to_get_it(tmp_path: Path) -> None:
     path = write_experiment(tmp_path, dataset={"name": "fashion-mnist", "params": {"root": str(tmp_path)}})
     out = bench("run", str(path), "--results-dir", str(tmp_path / "r"))
     assert out.exit_code == 2 and "lacks train-images-idx3-ubyte" in out.stderr
-    assert not (tmp_path / "r" / "tiny").exists() or not any((tmp_path / "r" / "tiny").iterdir())
+    tiny = tmp_path / "r" / "tiny"
+    assert not tiny.exists() or not [p for p in tiny.iterdir() if not p.name.startswith(".")]
 
 
 def test_validate_reports_ok_and_every_problem(tmp_path: Path) -> None:
@@ -156,14 +159,15 @@ def test_table_adds_columns_only_for_real_differences() -> None:
     from benchmark.results import table_rows
 
     def record(model: str, params: dict, lr: float) -> dict:
-        return {"run_id": model, "accuracy": 0.5,
-                "config": {"model": {"name": model, "params": params}, "training": {"lr": lr}}}
+        config = {"model": {"name": model, "params": params}, "training": {"lr": lr}, "seed": 0}
+        config.update({k: {"name": k, "params": {}} for k in ("extractor", "ordering", "balancing")})
+        return {"run_id": model, "accuracy": 0.5, "config": config}
 
     records = [record("rnn", {"hidden_size": 8, "nonlinearity": "tanh"}, 0.1),
                record("lstm", {"hidden_size": 8}, 0.1)]
-    headers, _ = table_rows(records)
+    headers, _ = table_rows(records, significance=False)
     assert not any("params" in h or "lr" in h for h in headers)
     records.append(record("lstm", {"hidden_size": 16}, 0.2))
-    headers, rows = table_rows(records)
+    headers, rows = table_rows(records, significance=False)
     assert "model.params.hidden_size" in headers and "training.lr" in headers
     assert "model.params.nonlinearity" not in headers

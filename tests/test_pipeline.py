@@ -132,3 +132,16 @@ def test_device_selection() -> None:
 
         with pytest.raises(RunError, match="no CUDA device"):
             select_device("cuda")
+
+
+def test_bucketed_batches_cover_the_epoch_with_similar_lengths() -> None:
+    from benchmark.training import bucketed_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 65, 1000)
+    order = rng.permutation(1000)
+    batches = bucketed_batches(order, lengths, batch_size=32, rng=rng, window=8)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    unbucketed = np.mean([np.ptp(lengths[order[i:i + 32]]) for i in range(0, 1000, 32)])
+    assert spread < unbucketed / 3

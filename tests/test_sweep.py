@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,55 @@ def test_a_failing_run_does_not_cost_the_others(tmp_path: Path) -> None:
     rows = list(csv.DictReader((results / "tiny" / "summary.csv").open()))
     assert len(rows) == 1
     assert not list((results / "tiny").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("executor", [["--executor", "dask", "--set", "executor.params.workers=2"],
+                                      ["--set", "executor={name: local, params: {processes: 2}}"]])
+def test_parallel_executors_complete_every_run(tmp_path: Path, executor: list[str]) -> None:
+    path = add(write_experiment(tmp_path), sweep={"model.name": ["rnn", "gru"], "seed": [0, 1]})
+    results = tmp_path / "results"
+    out = CliRunner().invoke(main, ["run", str(path), "-q", "--results-dir", str(results), *executor])
+    assert out.exit_code == 0, out.output
+    records = [json.loads(p.read_text()) for p in (results / "tiny").glob("*/record.json")]
+    assert sorted((r["model"], r["seed"]) for r in records) == [("gru", 0), ("gru", 1), ("rnn", 0), ("rnn", 1)]
+    rows = list(csv.DictReader((results / "tiny" / "summary.csv").open()))
+    assert sorted((r["model"], r["seeds"]) for r in rows) == [("gru", "2"), ("rnn", "2")]
+    # The executor is not part of a run's identity: the sequential executor finds them complete.
+    again = CliRunner().invoke(main, ["run", str(path), "--results-dir", str(results)])
+    assert again.exit_code == 0 and again.stderr.count("(already complete)") == 4
+
+
+def test_a_sweep_killed_mid_run_resumes_to_the_same_table(tmp_path: Path) -> None:
+    """kill -9 during the second run: the first stays complete, no partial run is mistaken for
+    complete, and re-running finishes only what is missing."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = add(write_experiment(tmp_path), sweep={"model.name": ["rnn", "gru", "lstm"]},
+               training={"epochs": 30, "batch_size": 64, "patience": None})
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmark.cli", "run", str(path), "-q", "--results-dir", str(results)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not list((results / "tiny").glob("*/record.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside the second run (30 epochs)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    complete = sorted(p.parent.name for p in (results / "tiny").glob("*/record.json"))
+    assert len(complete) == 1
+    visible = [p for p in (results / "tiny").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert [p.name for p in visible] == complete  # the interrupted run left no visible folder
+
+    first_finished = json.loads((results / "tiny" / complete[0] / "record.json").read_text())["finished_at"]
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    records = [json.loads(p.read_text()) for p in (results / "tiny").glob("*/record.json")]
+    assert sorted(r["model"] for r in records) == ["gru", "lstm", "rnn"]
+    kept = next(r for r in records if r["run_id"] == complete[0])
+    assert kept["finished_at"] == first_finished  # not run again
+    assert not list((results / "tiny").glob(".tmp-*"))  # the killed run's leftovers were cleaned
+    rows = list(csv.DictReader((results / "tiny" / "summary.csv").open()))
+    assert len(rows) == 3
