@@ -134,6 +134,9 @@ class Transform(Plugin):
     """An image → image function. Deterministic transforms ignore ``rng``."""
 
     kind = "transform"
+    #: False for random transforms (augmentation): each image then gets a generator seeded by
+    #: (run seed, item index), so results do not depend on worker count or order.
+    deterministic: ClassVar[bool] = True
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError

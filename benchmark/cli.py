@@ -285,14 +285,19 @@ def _default(field: Any) -> Any:
     return field.default.model_dump() if hasattr(field.default, "model_dump") else field.default
 
 
-_TABLE_FORMATS = click.Choice(["md", "csv", "latex"])
+def _table_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sort, --format and --where, shared by `table` and `compare`."""
+    func = click.option("--where", multiple=True, metavar="KEY=VALUE",
+                        help="Only runs with this value, e.g. model=gru.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(["md", "csv", "latex"]), default="md",
+                        show_default=True)(func)
+    return click.option("--sort", default="accuracy", show_default=True,
+                        help="Column to sort by (best first for metrics).")(func)
 
 
 @main.command()
 @click.argument("results", type=click.Path(path_type=Path))
-@click.option("--sort", default="accuracy", show_default=True, help="Column to sort by (best first for metrics).")
-@click.option("--format", "fmt", type=_TABLE_FORMATS, default="md", show_default=True)
-@click.option("--where", multiple=True, metavar="KEY=VALUE", help="Only runs with this value, e.g. model=gru.")
+@_table_options
 @_common
 def table(results: Path, sort: str, fmt: str, where: tuple[str, ...], quiet: bool) -> None:
     """Print the comparison table of an experiment: one row per configuration, mean ± std over
@@ -313,9 +318,7 @@ def table(results: Path, sort: str, fmt: str, where: tuple[str, ...], quiet: boo
 
 @main.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--sort", default="accuracy", show_default=True, help="Column to sort by (best first for metrics).")
-@click.option("--format", "fmt", type=_TABLE_FORMATS, default="md", show_default=True)
-@click.option("--where", multiple=True, metavar="KEY=VALUE", help="Only runs with this value, e.g. model=gru.")
+@_table_options
 @click.option("--top", type=click.IntRange(min=1), help="Only the best N configurations.")
 @_common
 def compare(results: tuple[Path, ...], sort: str, fmt: str, where: tuple[str, ...], top: int | None,
@@ -333,16 +336,8 @@ def compare(results: tuple[Path, ...], sort: str, fmt: str, where: tuple[str, ..
     if not records:
         raise BenchError("no complete runs to compare")
     if top:
-        keep = {g.config_id for g in configurations(records, sort)[:top]}
-        records = [r for r in records if any(r["run_id"].startswith(c.rsplit("-", 1)[0]) and
-                                             _same_config(r, c) for c in keep)]
+        records = [run for group in configurations(records, sort)[:top] for run in group.runs]
     click.echo(format_table(records, sort=sort, fmt=fmt), nl=False)
-
-
-def _same_config(record: dict[str, Any], cid: str) -> bool:
-    from benchmark.results import config_id
-
-    return config_id(record["config"]) == cid
 
 
 if __name__ == "__main__":  # pragma: no cover

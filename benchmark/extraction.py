@@ -70,7 +70,7 @@ def _init_worker(images: Sequence[np.ndarray], transforms: Sequence[Transform], 
 def _extract_range(bounds: tuple[int, int]) -> dict[str, Any]:
     """Preprocess and extract images ``start:stop``; everything in order, ready to concatenate."""
     images, transforms, extractor = _STATE["images"], _STATE["transforms"], _STATE["extractor"]
-    deterministic = all(getattr(t, "deterministic", True) for t in transforms)
+    deterministic = all(t.deterministic for t in transforms)
     shared_rng = np.random.default_rng(_STATE["seed"])
     out: dict[str, Any] = {"geometry": [], "descriptors": [], "counts": [], "detected": [], "shapes": [],
                            "converted": 0, "example": None}

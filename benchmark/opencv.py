@@ -27,6 +27,24 @@ def factory(name: str) -> Any:
     )
 
 
+class LazyOpenCV:
+    """Mixin for plugins wrapping an OpenCV object: built on first use by ``create()``, and left
+    out of pickles (cv2 objects do not pickle to extraction worker processes)."""
+
+    _cv: Any = None
+
+    def create(self) -> Any:
+        raise NotImplementedError
+
+    def opencv(self) -> Any:
+        if self._cv is None:
+            self._cv = self.create()
+        return self._cv
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_cv": None}
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """One channel, from gray, BGR or BGRA."""
     import cv2

@@ -138,7 +138,7 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
             # the code that extracts: OpenCV, and the package (and release) of the extractor plugin
             "opencv": cv2.__version__,
             "extractor_source": dataclasses.asdict(registries["extractor"].source(config.extractor.name)),
-            "seed": config.seed if not all(getattr(t, "deterministic", True) for t in transforms) else None,
+            "seed": config.seed if not all(t.deterministic for t in transforms) else None,
         }
         features, cached = store.get_or_extract(inputs, extract)
     else:

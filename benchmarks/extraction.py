@@ -40,10 +40,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--full", action="store_true", help="the full 70,000 images (needs the data set)")
     args = parser.parse_args()
 
     registries = Registries()
-    images = np.asarray(registries["dataset"].build("fashion-mnist-10k", {}).load().images[: args.images])
+    dataset = registries["dataset"].build("fashion-mnist", {"download": False}) if args.full else \
+        registries["dataset"].build("fashion-mnist-10k", {})
+    images = np.asarray(dataset.load().images[: 70000 if args.full else args.images])
     transforms = [registries["transform"].build("resize", {"scale": 4}), registries["transform"].build("grayscale", {})]
     orb = registries["extractor"].build("orb", {})
 

@@ -7,37 +7,25 @@ strongest by response, in detection order.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from benchmark import hookimpl
 from benchmark.api import GEOMETRY_COLUMNS, Detector, Params, geometry_from_opencv
-from benchmark.opencv import factory, strongest, to_gray
+from benchmark.opencv import LazyOpenCV, factory, strongest, to_gray
 
 
-class OpenCVDetector(Detector):
-    """Shared by the OpenCV detectors: a lazily built detector object and the keypoint cap."""
+class OpenCVDetector(LazyOpenCV, Detector):
+    """Shared by the OpenCV detectors: the OpenCV object (``create``) and the keypoint cap."""
 
     class Params(Params):
         max_keypoints: int | None = Field(64, ge=1, description="keep the strongest N (None: all)")
 
-    def __init__(self, params: Params | None = None, **components: Any):
-        super().__init__(params, **components)
-        self._cv: Any = None  # built on first use: OpenCV objects do not pickle to worker processes
-
-    def create(self) -> Any:
-        raise NotImplementedError
-
     def detect(self, image: np.ndarray) -> np.ndarray:
-        if self._cv is None:
-            self._cv = self.create()
-        geometry = geometry_from_opencv(self._cv.detect(to_gray(image), None))
+        geometry = geometry_from_opencv(self.opencv().detect(to_gray(image), None))
         return geometry[strongest(geometry, self.params.max_keypoints)]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_cv": None}
 
 
 class Fast(OpenCVDetector):

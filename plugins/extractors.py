@@ -16,10 +16,10 @@ from pydantic import Field
 
 from benchmark import hookimpl
 from benchmark.api import ComponentSpec, Detector, Extractor, Keypoints, Params, component, keypoints_to_opencv
-from benchmark.opencv import factory, strongest, to_bgr, to_gray
+from benchmark.opencv import LazyOpenCV, factory, strongest, to_bgr, to_gray
 
 
-class OpenCVExtractor(Extractor):
+class OpenCVExtractor(LazyOpenCV, Extractor):
     """Shared by the OpenCV extractors.
 
     With ``detector`` None the extractor's own detector runs (``detectAndCompute``) and keeps
@@ -33,18 +33,6 @@ class OpenCVExtractor(Extractor):
 
     class Params(Params):
         max_keypoints: int | None = Field(64, ge=1, description="own detector: keep the strongest N")
-
-    def __init__(self, params: Params | None = None, **components: Any):
-        super().__init__(params, **components)
-        self._cv: Any = None  # built on first use: OpenCV objects do not pickle to worker processes
-
-    def create(self) -> Any:
-        raise NotImplementedError
-
-    def opencv(self) -> Any:
-        if self._cv is None:
-            self._cv = self.create()
-        return self._cv
 
     def descriptor_size(self) -> int:
         return int(self.opencv().descriptorSize())
@@ -63,9 +51,6 @@ class OpenCVExtractor(Extractor):
         described = self.from_opencv(keypoints, descriptors)
         described.detected = len(geometry)
         return described
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_cv": None}
 
 
 def _with_detector(default: str | None, **default_params: Any) -> Any:
