@@ -9,7 +9,7 @@ to ``__init__``. Built-in plugins use exactly this API.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -106,6 +106,9 @@ class ImageSet:
     ids: Sequence[str]
     fingerprint: str
     subset: np.ndarray | None = None
+    #: Items the dataset left out, with the reason (unreadable file, missing file, ...): every
+    #: run lists them in its results and on stderr.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)

@@ -22,3 +22,50 @@ def as_uint8(image: np.ndarray) -> np.ndarray:
             values = values * 255.0
         return np.clip(np.rint(values), 0, 255).astype(np.uint8)
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+class ImageFiles:
+    """Images on disk, read when indexed: always 3-channel BGR uint8, as OpenCV's IMREAD_COLOR
+    gives (grayscale, RGBA, 16-bit and palette images are converted), larger sides shrunk to
+    ``max_side``. Picklable (a list of paths), so extraction workers read their own share."""
+
+    def __init__(self, paths: list[str], max_side: int | None = 1024):
+        self.paths = list(paths)
+        self.max_side = max_side
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        import cv2
+
+        image = cv2.imread(self.paths[index], cv2.IMREAD_COLOR)
+        if image is None:
+            from benchmark.errors import DataError
+
+            raise DataError(f"{self.paths[index]}: cannot be read as an image")
+        side = max(image.shape[:2])
+        if self.max_side and side > self.max_side:
+            scale = self.max_side / side
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return image
+
+
+def unreadable(path: str) -> str | None:
+    """Why ``path`` is not a usable image, or None when it is. Decodes at 1/8 scale (cheap for
+    JPEG); a truncated JPEG that libjpeg can still decode in part is accepted."""
+    import os
+
+    import cv2
+
+    if not os.path.isfile(path):
+        return "file not found"
+    if os.path.getsize(path) == 0:
+        return "empty file"
+    try:
+        image = cv2.imread(path, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    except cv2.error as exc:
+        return f"cannot be decoded ({str(exc).strip().splitlines()[-1]})"
+    if image is None or image.size == 0:
+        return "not an image OpenCV can decode"
+    return None

@@ -16,6 +16,7 @@ ENTRY_POINT_GROUP = "bench"
 #: Built-in plugin modules; they use only the public API (``benchmark.api``, ``hookimpl``).
 DEFAULT_PLUGINS = (
     "bench_plugins.datasets",
+    "bench_plugins.folders",
     "bench_plugins.transforms",
     "bench_plugins.detectors",
     "bench_plugins.extractors",

@@ -117,6 +117,9 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
 
     data = dataset.load()
     labels, classes = data.labels, data.class_names
+    if data.skipped:
+        log.warning("data %s: %d item(s) skipped (listed in the run's skipped.csv)", config.dataset.name,
+                    len(data.skipped))
     split = make_split(labels, classes, config.split.val, config.split.test, config.split.seed, data.subset)
     log.info("data %s: %d images, %d classes; split %s", config.dataset.name, len(labels), len(classes), split.sizes())
 
@@ -187,6 +190,7 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
         "features_from_store": cached,
         "total_seconds": round(time.perf_counter() - started, 1),
         "test_items": int(len(split.test)),
+        "skipped_items": len(data.skipped),
         "parameters": describe(module)["parameters"],
         "device": str(device),
         "warnings": stats["warnings"],
@@ -204,6 +208,7 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
             "sha256": {part: _ids_digest([ids[i] for i in getattr(split, part)]) for part in ("train", "val", "test")},
         })
         _write_history(out / "history.csv", trained.history)
+        _write_rows(out / "skipped.csv", ["id", "reason"], data.skipped)
         _write_predictions(out / "predictions.csv", [ids[i] for i in split.test], test_true, test_pred, classes)
         title = f"{config.extractor.name} · {config.ordering.name} · {config.model.name} · {config.balancing.name}"
         plot_history(trained.history, out / "curves.png", title)
@@ -224,11 +229,15 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer.writerows({k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()} for row in history)
 
 
-def _write_predictions(path: Path, ids: list[str], true: np.ndarray, pred: np.ndarray, classes: list[str]) -> None:
-    """Per-item test predictions: what paired significance tests between runs need."""
+def _write_rows(path: Path, header: list[str], rows: Any) -> None:
     import csv
 
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "true", "predicted"])
-        writer.writerows((i, classes[t], classes[p]) for i, t, p in zip(ids, true, pred))
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _write_predictions(path: Path, ids: list[str], true: np.ndarray, pred: np.ndarray, classes: list[str]) -> None:
+    """Per-item test predictions: what paired significance tests between runs need."""
+    _write_rows(path, ["id", "true", "predicted"], ((i, classes[t], classes[p]) for i, t, p in zip(ids, true, pred)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,76 @@ def fashion_mnist_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(ds, "FASHION_MNIST_SHA256", checksums)
     monkeypatch.setenv(ds.FASHION_MNIST_ENV, str(folder))
     return folder
+
+
+def _clothing_picture(rng: np.random.Generator, label: int, size: tuple[int, int]) -> np.ndarray:
+    """A colour picture whose content depends on its class (so a model can learn something)."""
+    import cv2
+
+    h, w = size
+    image = np.full((h, w, 3), 30 + 40 * label, np.uint8)
+    for _ in range(6 + 4 * label):
+        x, y = int(rng.integers(0, w - 12)), int(rng.integers(0, h - 12))
+        colour = tuple(int(c) for c in rng.integers(60, 255, 3))
+        if label % 2:
+            cv2.circle(image, (x + 6, y + 6), 5 + label, colour, -1)
+        else:
+            cv2.rectangle(image, (x, y), (x + 10, y + 8 + label), colour, -1)
+    return image
+
+
+@pytest.fixture
+def kaggle_tree(tmp_path: Path) -> Path:
+    """A miniature clothing-dataset-full: images.csv + images_original/ with JPEGs of several
+    sizes and modes, a grayscale, an RGBA, a 16-bit and a palette image (named .jpg, as files in
+    the wild are), a row whose file is missing, a corrupt file, a text file, and excluded labels."""
+    import cv2
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "clothing"
+    folder = root / "images_original"
+    folder.mkdir(parents=True)
+    rows = []
+    for label, name in enumerate(["T-Shirt", "Pants", "Shoes"]):
+        for i in range(8):
+            image_id = f"{name.lower()}-{i:02d}"
+            picture = _clothing_picture(rng, label, (int(rng.integers(80, 200)), int(rng.integers(80, 200))))
+            cv2.imwrite(str(folder / f"{image_id}.jpg"), picture)
+            rows.append((image_id, str(100 + i), name, "False"))
+    odd = {
+        "gray-0": lambda p: cv2.imwrite(p + ".png", cv2.cvtColor(_clothing_picture(rng, 0, (96, 96)), cv2.COLOR_BGR2GRAY)),
+        "rgba-0": lambda p: cv2.imwrite(p + ".png", cv2.cvtColor(_clothing_picture(rng, 1, (96, 96)), cv2.COLOR_BGR2BGRA)),
+        "deep-0": lambda p: cv2.imwrite(p + ".png", _clothing_picture(rng, 2, (96, 96)).astype(np.uint16) * 257),
+        "palette-0": lambda p: Image.fromarray(_clothing_picture(rng, 0, (96, 96))).convert("P").save(p + ".png"),
+    }
+    for (image_id, write), label in zip(odd.items(), ["T-Shirt", "Pants", "Shoes", "T-Shirt"]):
+        write(str(folder / image_id))
+        (folder / f"{image_id}.png").rename(folder / f"{image_id}.jpg")
+        rows.append((image_id, "7", label, "False"))
+    (folder / "corrupt-0.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg" * 3)
+    (folder / "notes-0.jpg").write_text("a text file with an image's name")
+    rows += [("corrupt-0", "8", "Pants", "False"), ("notes-0", "8", "Shoes", "False"),
+             ("missing-0", "9", "Shoes", "False"), ("skip-0", "9", "Skip", "False")]
+    cv2.imwrite(str(folder / "skip-0.jpg"), _clothing_picture(rng, 0, (64, 64)))
+    with (root / "images.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "sender_id", "label", "kids"])
+        writer.writerows(rows)
+    return root
+
+
+@pytest.fixture
+def folder_tree(tmp_path: Path) -> Path:
+    """The clothing-dataset-small layout: train/, validation/ and test/ with a folder per class."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    root = tmp_path / "small"
+    for split, n in (("train", 10), ("validation", 3), ("test", 4)):
+        for label, name in enumerate(["dress", "hat", "shorts"]):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):
+                cv2.imwrite(str(folder / f"{i}.jpg"), _clothing_picture(rng, label, (120, 100)))
+    return root

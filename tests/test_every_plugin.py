@@ -23,8 +23,11 @@ def build(kind: str, name: str):
 
 
 @pytest.mark.parametrize("name", ALL["dataset"].names())
-def test_dataset_loads_consistent_items(name: str, fashion_mnist_dir) -> None:
-    data = build("dataset", name).load()
+def test_dataset_loads_consistent_items(name: str, fashion_mnist_dir, kaggle_tree, folder_tree) -> None:
+    generated = {"clothing-csv": {"root": str(kaggle_tree), "max_skipped": 0.5},
+                 "image-folder": {"root": str(folder_tree)}}
+    params = {**ALL["dataset"].get(name).example_params, **generated.get(name, {})}
+    data = ALL["dataset"].build(name, params).load()
     n = len(data.labels)
     assert n > 0 and len(data.images) == n == len(data.ids)
     assert len(set(data.ids)) == n, "item ids must be unique"
