@@ -51,8 +51,8 @@ def component(kind: str, default: str | None, description: str = "", **default_p
 def component_fields(params_model: type[BaseModel]) -> dict[str, str]:
     """The parameters of a Params model that are nested plugins: field name → plugin kind."""
     found = {}
-    for name, field in params_model.model_fields.items():
-        extra = field.json_schema_extra
+    for name, info in params_model.model_fields.items():
+        extra = info.json_schema_extra
         if isinstance(extra, dict) and "plugin_kind" in extra:
             found[name] = str(extra["plugin_kind"])
     return found
@@ -302,6 +302,14 @@ class Balancer(Plugin):
     def epoch_indices(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Indices into the training set for one epoch, in the order they are visited."""
         return rng.permutation(len(labels))
+
+    def augmented_copies(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """Training items to add once more as augmented copies (indices into ``labels``), or None.
+
+        The host extracts each copy once (through the experiment's ``augment`` steps, or a
+        default warp and contrast change), stores it, and adds it to the training set.
+        """
+        return None
 
 
 # --------------------------------------------------------------------------------------------

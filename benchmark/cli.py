@@ -235,6 +235,60 @@ def plugins(kind: str | None, as_json: bool, quiet: bool) -> None:
 
 
 @main.group()
+def data() -> None:
+    """Look at a data set before training on it."""
+
+
+@data.command("inspect")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides, as for `run`.")
+@click.option("--out", type=click.Path(path_type=Path), help="[default: results/<experiment>/data]")
+@click.option("--sample", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Images sampled for sizes and keypoint counts.")
+@_common
+def data_inspect(experiment: Path, overrides: tuple[str, ...], out: Path | None, sample: int, quiet: bool) -> None:
+    """Class balance per split, image sizes and channels, skipped files, and keypoints per class
+    for the experiment's extractor: a markdown report with plots.
+
+    \b
+    Example:
+      bench data inspect experiments/orb_rnn.yaml
+    """
+    from benchmark.config import load_sweep
+    from benchmark.datareport import inspect_data
+    from benchmark.registry import Registries
+
+    registries = Registries()
+    config = load_sweep(experiment, overrides, registries)[0].config
+    report = inspect_data(config, out or Path("results") / config.experiment / "data", registries, sample, quiet)
+    click.echo(report.read_text(encoding="utf-8"), nl=False)
+    log.info("report: %s", report)
+
+
+@data.command("preview")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides, as for `run`.")
+@click.option("--out", type=click.Path(path_type=Path), help="[default: results/<experiment>/data]")
+@click.option("--count", type=click.IntRange(min=1, max=32), default=8, show_default=True)
+@_common
+def data_preview(experiment: Path, overrides: tuple[str, ...], out: Path | None, count: int, quiet: bool) -> None:
+    """A grid of training images before and after the experiment's `augment` steps.
+
+    \b
+    Example:
+      bench data preview experiments/orb_gru.yaml --set 'augment=[{name: warp}, {name: contrast}]'
+    """
+    from benchmark.config import load_sweep
+    from benchmark.datareport import preview_augmentation
+    from benchmark.registry import Registries
+
+    registries = Registries()
+    config = load_sweep(experiment, overrides, registries)[0].config
+    path = preview_augmentation(config, out or Path("results") / config.experiment / "data", registries, count)
+    click.echo(str(path))
+
+
+@main.group()
 def cache() -> None:
     """The feature store: extracted features reused by every run with the same extraction config."""
 

@@ -92,6 +92,7 @@ class ExperimentConfig(Strict):
     dataset: Component
     split: SplitConfig = Field(default_factory=SplitConfig)
     preprocess: list[Component] = Field(default_factory=list)
+    augment: list[Component] = Field(default_factory=list, description="random transforms, training images only")
     extractor: Component
     ordering: Component = Field(default_factory=lambda: Component(name="detection"))
     tokens: TokensConfig = Field(default_factory=TokensConfig)
@@ -285,7 +286,7 @@ def _schema_problems(exc: ValidationError, located: Located) -> list[Problem]:
             problems.append(located.problem(f"unknown key{hint}", path))
         elif err["type"] == "missing":
             problems.append(located.problem("required key is missing", path))
-        elif err["type"] == "model_type" and path and (path[-1] in COMPONENT_KINDS or path[0] == "preprocess"):
+        elif err["type"] == "model_type" and path and (path[-1] in COMPONENT_KINDS or path[0] in ("preprocess", "augment")):
             problems.append(located.problem(f"expected a mapping like {{name: ..., params: {{...}}}} (got {err.get('input')!r})", path))
         else:
             problems.append(located.problem(f"{err['msg']} (got {err.get('input')!r})", path))
@@ -309,6 +310,8 @@ def _resolve_components(config: ExperimentConfig, registries: Registries, locate
         resolve(getattr(config, key), kind, (key,))
     for i, step in enumerate(config.preprocess):
         resolve(step, "transform", ("preprocess", str(i)))
+    for i, step in enumerate(config.augment):
+        resolve(step, "transform", ("augment", str(i)))
     return problems
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -69,3 +71,17 @@ def unreadable(path: str) -> str | None:
     if image is None or image.size == 0:
         return "not an image OpenCV can decode"
     return None
+
+
+class Subset:
+    """Items ``index`` of an image sequence, as a sequence (picklable when the source is)."""
+
+    def __init__(self, images: Any, index: np.ndarray):
+        self.images = images
+        self.index = np.asarray(index, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.images[int(self.index[i])]

@@ -18,6 +18,7 @@ DEFAULT_PLUGINS = (
     "bench_plugins.datasets",
     "bench_plugins.folders",
     "bench_plugins.transforms",
+    "bench_plugins.augment",
     "bench_plugins.detectors",
     "bench_plugins.extractors",
     "bench_plugins.orderings",

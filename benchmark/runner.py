@@ -10,13 +10,16 @@ import platform
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmark.api import Transform
 from benchmark.config import ExperimentConfig, dump_config
 from benchmark.extraction import FeatureSet
+from benchmark.images import Subset
 from benchmark.registry import Registries
 from benchmark.store import FeatureStore
 from benchmark.results import is_complete, remove_stale, run_directory, run_id, run_lock, write_json, write_summary
@@ -125,27 +128,42 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
 
     import cv2
 
-    def extract() -> FeatureSet:
-        return extract_all(data.images, transforms, extractor, seed=config.seed, quiet=quiet,
-                           workers=workers or default_workers())
-
-    extract_started = time.perf_counter()
     if store is True:
         store = FeatureStore()
-    if store:
-        inputs = {
-            "dataset": config.dataset.model_dump(mode="json"),
-            "fingerprint": data.fingerprint,
+    source = {
+        "dataset": config.dataset.model_dump(mode="json"),
+        "fingerprint": data.fingerprint,
+        "extractor": config.extractor.model_dump(mode="json"),
+        # the code that extracts: OpenCV, and the package (and release) of the extractor plugin
+        "opencv": cv2.__version__,
+        "extractor_source": dataclasses.asdict(registries["extractor"].source(config.extractor.name)),
+    }
+
+    def features_of(images: Sequence[np.ndarray], steps: list[Transform], inputs: dict[str, Any]) -> tuple[FeatureSet, bool]:
+        """From the store when it has them, else extracted (and stored)."""
+        def extract() -> FeatureSet:
+            return extract_all(images, steps, extractor, seed=config.seed, quiet=quiet,
+                               workers=workers or default_workers())
+
+        return store.get_or_extract({**source, **inputs}, extract) if store else (extract(), False)
+
+    extract_started = time.perf_counter()
+    random_steps = not all(t.deterministic for t in transforms)
+    features, cached = features_of(data.images, transforms, {
+        "preprocess": [step.model_dump(mode="json") for step in config.preprocess],
+        "seed": config.seed if random_steps else None,
+    })
+    augmented = None
+    if config.augment:
+        # Training images only, each augmented once per run seed: extracted once, stored, and
+        # shared by every run with the same data, split, preprocessing, augmentation and seed.
+        augment = [build("transform", step, f"augment.{i}") for i, step in enumerate(config.augment)]
+        augmented, _ = features_of(Subset(data.images, split.train), transforms + augment, {
             "preprocess": [step.model_dump(mode="json") for step in config.preprocess],
-            "extractor": config.extractor.model_dump(mode="json"),
-            # the code that extracts: OpenCV, and the package (and release) of the extractor plugin
-            "opencv": cv2.__version__,
-            "extractor_source": dataclasses.asdict(registries["extractor"].source(config.extractor.name)),
-            "seed": config.seed if not all(t.deterministic for t in transforms) else None,
-        }
-        features, cached = store.get_or_extract(inputs, extract)
-    else:
-        features, cached = extract(), False
+            "augment": [step.model_dump(mode="json") for step in config.augment],
+            "items": _ids_digest([data.ids[i] for i in split.train]),
+            "seed": config.seed,
+        })
     extract_seconds = time.perf_counter() - extract_started
     stats = extraction_stats(features, labels, classes, config.extraction.warn_empty_fraction)
     log.info("extraction: %.1f keypoints/image (min %d, max %d), %.2f%% images empty, %.1fs",
@@ -153,13 +171,36 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
 
     sequences = build_sequences(features, ordering, config.tokens.max_len, config.tokens.geometry,
                                 np.random.default_rng(config.seed), config.tokens.float_norm)
-    batchers = {part: Batcher(sequences, labels, device, items=getattr(split, part))
-                for part in ("train", "val", "test")}
+    if augmented is not None:  # training rows from the augmented images; val and test untouched
+        sequences.replace_rows(split.train, build_sequences(
+            augmented, ordering, config.tokens.max_len, config.tokens.geometry,
+            np.random.default_rng(config.seed + 1), config.tokens.float_norm))
+    train_items = split.train
+    copies = balancer.augmented_copies(labels[split.train], np.random.default_rng(config.seed))
+    if copies is not None and len(copies):
+        # Augmented copies become extra rows after the data set's own, labelled as their originals.
+        steps = ([build("transform", step, f"augment.{i}") for i, step in enumerate(config.augment)]
+                 or [registries["transform"].build(name, {"p": 1.0}) for name in ("warp", "contrast")])
+        originals = split.train[copies]
+        extra, _ = features_of(Subset(data.images, originals), transforms + steps, {
+            "preprocess": [step.model_dump(mode="json") for step in config.preprocess],
+            "augment": [step.model_dump(mode="json") for step in config.augment] or ["warp", "contrast"],
+            "copies": _ids_digest([data.ids[i] for i in originals]),
+            "seed": config.seed + 1,  # not the same draws as the `augment` copies of the same items
+        })
+        extra_sequences = build_sequences(extra, ordering, config.tokens.max_len, config.tokens.geometry,
+                                          np.random.default_rng(config.seed + 2), config.tokens.float_norm)
+        train_items = np.concatenate([split.train, len(labels) + np.arange(len(originals))])
+        sequences = sequences.extended(extra_sequences)
+        labels = np.concatenate([labels, labels[originals]])
+        log.info("balancing: %d augmented copies added to %d training images", len(originals), len(split.train))
+    batchers = {part: Batcher(sequences, labels, device, items=items)
+                for part, items in (("train", train_items), ("val", split.val), ("test", split.test))}
     module = model.build(sequences.input_dim, len(classes))
     trained = fit(module, batchers["train"], batchers["val"], len(classes), balancer, config.training,
                   seed=config.seed, quiet=quiet)
     test_pred, test_loss = predict(module, batchers["test"])
-    test_true = labels[split.test]
+    test_true = data.labels[split.test]
     metrics = evaluate(test_true, test_pred, classes)
     metrics["loss"] = test_loss
     log.info("test: accuracy %.4f, balanced accuracy %.4f, macro-F1 %.4f",
@@ -190,6 +231,7 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
         "features_from_store": cached,
         "total_seconds": round(time.perf_counter() - started, 1),
         "test_items": int(len(split.test)),
+        "train_items": int(len(train_items)),
         "skipped_items": len(data.skipped),
         "parameters": describe(module)["parameters"],
         "device": str(device),

@@ -34,6 +34,18 @@ class Sequences:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def extended(self, other: Sequences) -> Sequences:
+        """These sequences followed by ``other``'s (extra training rows)."""
+        return Sequences(np.concatenate([self.descriptors, other.descriptors]),
+                         np.concatenate([self.geometry, other.geometry]),
+                         np.concatenate([self.lengths, other.lengths]), self.binary)
+
+    def replace_rows(self, rows: np.ndarray, other: Sequences) -> None:
+        """Rows ``rows`` become ``other``'s rows, in order (augmented training sequences)."""
+        self.descriptors[rows] = other.descriptors
+        self.geometry[rows] = other.geometry
+        self.lengths[rows] = other.lengths
+
     @property
     def input_dim(self) -> int:
         width = self.descriptors.shape[2] * (8 if self.binary else 1)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pydantic import Field
+
 from benchmark import hookimpl
-from benchmark.api import Balancer
+from benchmark.api import Balancer, Params
 
 
 class NoBalancing(Balancer):
@@ -50,6 +52,27 @@ class Undersample(Balancer):
         return rng.permutation(np.concatenate(picked))
 
 
+class Augment(Balancer):
+    """Add augmented copies of minority-class images until every class reaches the target
+    (the largest class, or ``target`` images): new training images instead of repeats."""
+
+    name = "augment"
+
+    class Params(Params):
+        target: int | None = Field(None, ge=1, description="images per class; default: the largest class")
+
+    def augmented_copies(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        counts = np.bincount(labels)
+        target = self.params.target or int(counts.max())
+        copies = []
+        for c in np.flatnonzero(counts):
+            missing = target - counts[c]
+            if missing > 0:  # cycle through the class's images in a random order
+                members = rng.permutation(np.flatnonzero(labels == c))
+                copies.append(np.resize(members, missing))
+        return np.sort(np.concatenate(copies)) if copies else np.zeros(0, np.int64)
+
+
 @hookimpl
 def bench_register_balancers() -> list[type[Balancer]]:
-    return [NoBalancing, ClassWeights, Oversample, Undersample]
+    return [NoBalancing, ClassWeights, Oversample, Undersample, Augment]

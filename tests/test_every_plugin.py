@@ -149,3 +149,5 @@ def test_balancer_gives_valid_indices_and_weights(name: str) -> None:
     assert set(labels[indices]) == {0, 1, 2}
     weights = balancer.loss_weights(labels, 3)
     assert weights is None or (weights.shape == (3,) and np.all(weights > 0))
+    copies = balancer.augmented_copies(labels, np.random.default_rng(0))
+    assert copies is None or (copies.min() >= 0 and copies.max() < len(labels))
