@@ -84,3 +84,14 @@ def test_a_run_on_an_image_folder_tests_on_its_test_folder(folder_tree: Path, tm
     with (outcome.run_dir / "predictions.csv").open() as f:
         assert all(row["id"].startswith("test/") for row in csv.DictReader(f))
     assert outcome.record["test_items"] == 12
+
+
+def test_very_large_images_are_shrunk_on_load(folder_tree: Path, registries) -> None:
+    import cv2
+
+    big = np.zeros((3000, 2000, 3), np.uint8)
+    cv2.circle(big, (1000, 1500), 600, (200, 180, 160), -1)
+    cv2.imwrite(str(folder_tree / "train" / "hat" / "huge.jpg"), big)
+    data = load(registries, "image-folder", root=str(folder_tree), max_side=512)
+    image = data.images[data.ids.index("train/hat/huge.jpg")]
+    assert image.shape == (512, 341, 3)
