@@ -260,6 +260,8 @@ class Ordering(Plugin):
     """Decides the order in which an image's keypoints are fed to a sequence model."""
 
     kind = "ordering"
+    #: True when ``order`` needs the image's (height, width), passed as ``shape=``.
+    needs_shape: ClassVar[bool] = False
 
     def order(self, geometry: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A permutation of ``range(len(geometry))``; the first ``max_len`` are kept."""

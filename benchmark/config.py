@@ -75,6 +75,10 @@ class TrainingConfig(Strict):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; default: all cores")
     bucket: bool = Field(True, description="batch sequences of similar length together")
+    schedule: Literal["constant", "cosine", "onecycle"] = Field("constant", description="learning-rate schedule")
+    warmup_epochs: float = Field(0.0, ge=0, description="linear warm-up (constant and cosine schedules)")
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    shuffle_tokens: bool = Field(False, description="re-shuffle each training sequence's tokens every epoch")
 
 
 class ExtractionConfig(Strict):

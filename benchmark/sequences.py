@@ -107,7 +107,10 @@ def build_sequences(
         geom, desc = features.image(i)
         if len(geom) == 0:
             continue
-        keep = ordering.order(geom, rng)[:max_len]
+        if ordering.needs_shape:
+            keep = ordering.order(geom, rng, shape=tuple(int(v) for v in features.image_shapes[i]))[:max_len]
+        else:
+            keep = ordering.order(geom, rng)[:max_len]
         k = len(keep)
         lengths[i] = k
         if binary:
@@ -143,7 +146,8 @@ class Batcher:
     def __len__(self) -> int:
         return len(self.items)
 
-    def batch(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, index: np.ndarray, shuffle: torch.Generator | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Tokens ``[b, L, input_dim]`` trimmed to the batch's longest sequence, lengths, labels.
 
         ``index`` are positions within this part. An image without keypoints becomes one
@@ -162,4 +166,10 @@ class Batcher:
             desc = bits.flatten(2).to(torch.float32) * 2 - 1
         geometry = self.geometry[rows, :longest].to(self.device, non_blocking=True)
         labels = self.labels[torch.from_numpy(index)]
-        return torch.cat([desc, geometry], dim=-1), lengths.to(self.device), labels.to(self.device)
+        tokens = torch.cat([desc, geometry], dim=-1)
+        if shuffle is not None:  # a fresh random order of each sequence's real tokens; padding stays last
+            keys = torch.rand(tokens.shape[:2], generator=shuffle).to(self.device)
+            keys[torch.arange(longest, device=self.device)[None, :] >= lengths[:, None].to(self.device)] = 2.0
+            order = keys.argsort(dim=1)
+            tokens = tokens.gather(1, order[..., None].expand_as(tokens))
+        return tokens, lengths.to(self.device), labels.to(self.device)

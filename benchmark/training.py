@@ -108,8 +108,12 @@ def fit(
     train_lengths = train.lengths.numpy()[train.items]
     val_labels = val.labels.numpy()
     weights = balancer.loss_weights(train_labels, num_classes)
-    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else torch.as_tensor(weights, device=device))
+    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else torch.as_tensor(weights, device=device),
+                                  label_smoothing=config.label_smoothing)
     optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = -(-len(balancer.epoch_indices(train_labels, np.random.default_rng(seed))) // config.batch_size)
+    scheduler = make_schedule(optimizer, config, steps_per_epoch)
+    shuffle = torch.Generator().manual_seed(seed) if config.shuffle_tokens else None
 
     result = TrainResult()
     best_score, best_state, stale = -np.inf, None, 0
@@ -123,7 +127,7 @@ def fit(
                    else _batches(order, config.batch_size))
         bar = progress(batches, desc=f"epoch {epoch}/{config.epochs}", quiet=quiet, unit="batch")
         for index in bar:
-            tokens, lengths, labels = train.batch(index)
+            tokens, lengths, labels = train.batch(index, shuffle)
             logits = module(tokens, lengths)
             loss = loss_fn(logits, labels)
             if not torch.isfinite(loss):
@@ -133,6 +137,7 @@ def fit(
             if config.grad_clip:
                 nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
             optimizer.step()
+            scheduler.step()
             loss_sum += float(loss.detach()) * len(index)
             correct += int((logits.argmax(1) == labels).sum())
             seen += len(index)
@@ -145,6 +150,7 @@ def fit(
             "val_loss": val_loss,
             "val_accuracy": val_acc,
             "val_macro_f1": val_f1,
+            "lr": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - epoch_start,
         }
         result.history.append(row)
@@ -166,6 +172,25 @@ def fit(
         module.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, config: TrainingConfig, steps_per_epoch: int) -> Any:
+    """Per-step learning-rate schedule: constant or cosine (after an optional linear warm-up),
+    or one-cycle (torch's OneCycleLR, peaking at ``lr``)."""
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "cosine":
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1 + np.cos(np.pi * progress))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def configure_threads(num_threads: int | None) -> int:

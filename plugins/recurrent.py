@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from bench_plugins.setmodels import AttentionPool, masked_pool, valid_mask
+
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -42,6 +44,7 @@ class RecurrentClassifier(nn.Module):
             **extra,
         )
         width = hidden_size * (2 if bidirectional else 1)
+        self.attention = AttentionPool(width) if pooling == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_classes))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -55,9 +58,9 @@ class RecurrentClassifier(nn.Module):
             pooled = last_layer.transpose(0, 1).reshape(h.shape[1], -1)
         else:
             padded, _ = pad_packed_sequence(output, batch_first=True, total_length=tokens.shape[1])
-            mask = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None].to(tokens.device)
-            if self.pooling == "mean":
-                pooled = (padded * mask[..., None]).sum(1) / lengths[:, None].to(padded)
+            mask = valid_mask(lengths, tokens.shape[1], tokens.device)
+            if self.attention is not None:
+                pooled = self.attention(padded, mask)
             else:
-                pooled = padded.masked_fill(~mask[..., None], float("-inf")).amax(1)
+                pooled = masked_pool(padded, mask, self.pooling)
         return self.head(pooled)

@@ -108,10 +108,11 @@ def test_extractor_runs_inside_a_short_experiment(name: str, tmp_path) -> None:
 def test_ordering_returns_a_permutation(name: str) -> None:
     ordering = build("ordering", name)
     kp = build("extractor", "orb").extract(textured_image())
-    perm = ordering.order(kp.geometry, np.random.default_rng(0))
+    extra = {"shape": textured_image().shape[:2]} if ordering.needs_shape else {}
+    perm = ordering.order(kp.geometry, np.random.default_rng(0), **extra)
     assert sorted(perm.tolist()) == list(range(len(kp)))
-    np.testing.assert_array_equal(perm, ordering.order(kp.geometry, np.random.default_rng(0)))
-    assert len(ordering.order(kp.geometry[:0], np.random.default_rng(0))) == 0
+    np.testing.assert_array_equal(perm, ordering.order(kp.geometry, np.random.default_rng(0), **extra))
+    assert len(ordering.order(kp.geometry[:0], np.random.default_rng(0), **extra)) == 0
 
 
 @pytest.mark.parametrize("name", ALL["model"].names())

@@ -47,7 +47,7 @@ def test_extraction_stats_flag_empty_images_overall_and_per_class(orb) -> None:
 def test_sequences_are_ordered_truncated_and_unpacked_exactly(orb) -> None:
     images = [textured_image(0), np.full((96, 96), 90, np.uint8)]
     features = extract_all(images, [], orb, quiet=True)
-    response = type("R", (), {"order": lambda self, g, rng: np.argsort(-g[:, 4], kind="stable")})()
+    response = type("R", (), {"needs_shape": False, "order": lambda self, g, rng: np.argsort(-g[:, 4], kind="stable")})()
     seqs = build_sequences(features, response, max_len=5, with_geometry=True, rng=np.random.default_rng(0))
     assert seqs.lengths.tolist() == [5, 0]
     assert seqs.input_dim == 256 + len(GEOMETRY_FEATURES)
@@ -145,3 +145,50 @@ def test_bucketed_batches_cover_the_epoch_with_similar_lengths() -> None:
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     unbucketed = np.mean([np.ptp(lengths[order[i:i + 32]]) for i in range(0, 1000, 32)])
     assert spread < unbucketed / 3
+
+
+def test_hilbert_index_visits_every_cell_once_with_unit_steps() -> None:
+    from bench_plugins.orderings import hilbert_index
+
+    order = 3
+    xs, ys = np.meshgrid(np.arange(8), np.arange(8))
+    d = hilbert_index(xs.ravel(), ys.ravel(), order)
+    assert sorted(d.tolist()) == list(range(64))
+    path = np.argsort(d)
+    steps = np.abs(np.diff(xs.ravel()[path])) + np.abs(np.diff(ys.ravel()[path]))
+    assert np.all(steps == 1)  # consecutive curve positions are grid neighbours
+
+
+def test_radial_orders_from_the_centre(registries) -> None:
+    geometry = np.zeros((3, 6), np.float32)
+    geometry[:, 0] = [0, 50, 90]
+    geometry[:, 1] = [0, 48, 90]
+    order = registries["ordering"].build("radial", {}).order(geometry, np.random.default_rng(0), shape=(100, 100))
+    assert order.tolist() == [1, 2, 0]
+
+
+@pytest.mark.parametrize("overrides", [{"schedule": "cosine", "warmup_epochs": 1.0}, {"schedule": "onecycle"},
+                                       {"label_smoothing": 0.1, "shuffle_tokens": True}])
+def test_training_options_still_learn(overrides: dict, registries) -> None:
+    train, val = toy_batchers()
+    torch.manual_seed(0)
+    module = registries["model"].build("gru", {"hidden_size": 16, "pooling": "attention"}).build(
+        train_input_dim(train), 3)
+    config = TrainingConfig(epochs=20, batch_size=16, lr=1e-2, patience=None, **overrides)
+    result = fit(module, train, val, 3, registries["balancer"].build("none", {}), config, seed=0, quiet=True)
+    predictions, _ = predict(module, val)
+    assert (predictions == val.labels.numpy()).mean() > 0.9
+    if overrides.get("schedule") == "cosine":
+        lrs = [row["lr"] for row in result.history]
+        assert lrs[-1] < lrs[1] * 0.1  # annealed
+
+
+def test_token_shuffling_permutes_real_tokens_only() -> None:
+    train, _ = toy_batchers()
+    index = np.arange(8)
+    plain, lengths, _ = train.batch(index)
+    shuffled, _, _ = train.batch(index, torch.Generator().manual_seed(0))
+    for row, n in enumerate(lengths.tolist()):
+        a = sorted(map(tuple, plain[row, :n].tolist()))
+        assert a == sorted(map(tuple, shuffled[row, :n].tolist()))  # the same tokens
+        assert torch.equal(plain[row, n:], shuffled[row, n:])  # padding untouched
