@@ -287,6 +287,25 @@ class Model(Plugin):
         raise NotImplementedError
 
 
+class Estimator(Model):
+    """A model that trains itself, without bench's torch trainer (scikit-learn, say).
+
+    It gets the sequences as numpy (``sequences.tokens(rows)`` gives float tokens and lengths)
+    and the rows and labels of its training and validation items.
+    """
+
+    def build(self, input_dim: int, num_classes: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is an Estimator: bench calls fit/predict, not build")
+
+    def fit(self, sequences: Any, train_rows: np.ndarray, train_labels: np.ndarray, val_rows: np.ndarray,
+            val_labels: np.ndarray, seed: int) -> list[dict[str, float]]:
+        """Train; return the history (one dict per epoch or stage, with ``val_accuracy``)."""
+        raise NotImplementedError
+
+    def predict(self, sequences: Any, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
 # --------------------------------------------------------------------------------------------
 # Balancers
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ def _pyplot():
 def plot_history(history: list[dict[str, float]], path: Path, title: str) -> None:
     """Loss and accuracy per epoch, train vs val."""
     plt = _pyplot()
+    history = [{k: row.get(k, float("nan")) for k in ("epoch", "train_loss", "val_loss", "train_accuracy",
+                                                       "val_accuracy")} for row in history]
     epochs = [row["epoch"] for row in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["train_loss"] for r in history], marker="o", label="train")

@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "bench_plugins.extractors",
     "bench_plugins.orderings",
     "bench_plugins.models",
+    "bench_plugins.bovw",
     "bench_plugins.balancers",
     "bench_plugins.executors",
 )

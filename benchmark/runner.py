@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api import Transform
+from benchmark.api import Estimator, Transform
 from benchmark.config import ExperimentConfig, dump_config
 from benchmark.extraction import FeatureSet
 from benchmark.images import Subset
@@ -102,7 +102,8 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
     from benchmark.plots import plot_confusion, plot_history
     from benchmark.sequences import Batcher, build_sequences
     from benchmark.splits import make_split
-    from benchmark.training import configure_threads, describe, fit, predict, seed_everything, select_device
+    from benchmark.training import (TrainResult, configure_threads, describe, fit, predict, seed_everything,
+                                    select_device)
 
     started = time.perf_counter()
     build = lambda kind, component, key: registries[kind].build(component.name, component.params, key)  # noqa: E731
@@ -196,10 +197,17 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
         log.info("balancing: %d augmented copies added to %d training images", len(originals), len(split.train))
     batchers = {part: Batcher(sequences, labels, device, items=items)
                 for part, items in (("train", train_items), ("val", split.val), ("test", split.test))}
-    module = model.build(sequences.input_dim, len(classes))
-    trained = fit(module, batchers["train"], batchers["val"], len(classes), balancer, config.training,
-                  seed=config.seed, quiet=quiet)
-    test_pred, test_loss = predict(module, batchers["test"])
+    if isinstance(model, Estimator):  # trains itself (scikit-learn): no torch trainer
+        fit_started = time.perf_counter()
+        history = model.fit(sequences, train_items, labels[train_items], split.val, labels[split.val], config.seed)
+        trained = TrainResult(history=history, best_epoch=len(history), seconds=time.perf_counter() - fit_started)
+        test_pred, test_loss, parameters = model.predict(sequences, split.test), float("nan"), 0
+    else:
+        module = model.build(sequences.input_dim, len(classes))
+        trained = fit(module, batchers["train"], batchers["val"], len(classes), balancer, config.training,
+                      seed=config.seed, quiet=quiet)
+        test_pred, test_loss = predict(module, batchers["test"])
+        parameters = describe(module)["parameters"]
     test_true = data.labels[split.test]
     metrics = evaluate(test_true, test_pred, classes)
     metrics["loss"] = test_loss
@@ -233,7 +241,7 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
         "test_items": int(len(split.test)),
         "train_items": int(len(train_items)),
         "skipped_items": len(data.skipped),
-        "parameters": describe(module)["parameters"],
+        "parameters": parameters,
         "device": str(device),
         "warnings": stats["warnings"],
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -34,6 +34,22 @@ class Sequences:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def tokens(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Float tokens ``[len(rows), max_len, input_dim]`` and lengths, in numpy (for estimators
+        that do not use torch); bits are ±1 as in training batches, padding is zero."""
+        desc = self.descriptors[rows]
+        if self.binary:
+            desc = np.unpackbits(desc, axis=-1).astype(np.float32) * 2 - 1
+        tokens = np.concatenate([desc, self.geometry[rows]], axis=-1)
+        lengths = self.lengths[rows]
+        tokens[np.arange(tokens.shape[1])[None, :] >= lengths[:, None]] = 0
+        return tokens, lengths
+
+    @property
+    def descriptor_width(self) -> int:
+        """Token columns that come from the descriptor (the rest is geometry)."""
+        return self.descriptors.shape[2] * (8 if self.binary else 1)
+
     def extended(self, other: Sequences) -> Sequences:
         """These sequences followed by ``other``'s (extra training rows)."""
         return Sequences(np.concatenate([self.descriptors, other.descriptors]),
@@ -135,6 +151,7 @@ class Batcher:
         import torch
 
         self.device = device
+        self.sequences = sequences
         self.binary = sequences.binary
         self.items = np.arange(len(sequences)) if items is None else np.asarray(items, dtype=np.int64)
         self.descriptors = torch.from_numpy(np.ascontiguousarray(sequences.descriptors))

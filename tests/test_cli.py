@@ -146,7 +146,7 @@ def test_plugins_lists_every_kind_with_package_and_params() -> None:
     orb = next(e for e in listing["extractor"] if e["name"] == "orb")
     assert orb["package"] == "bench" and orb["params"]["n_features"] == 64
     only = json.loads(bench("plugins", "--kind", "model", "--json").stdout)
-    assert list(only) == ["model"] and {e["name"] for e in only["model"]} == {"rnn", "lstm", "gru"}
+    assert list(only) == ["model"] and {"rnn", "lstm", "gru", "transformer", "deepsets", "bovw"} <= {e["name"] for e in only["model"]}
 
 
 def test_table_errors(tmp_path: Path) -> None:
@@ -171,3 +171,14 @@ def test_table_adds_columns_only_for_real_differences() -> None:
     headers, rows = table_rows(records, significance=False)
     assert "model.params.hidden_size" in headers and "training.lr" in headers
     assert "model.params.nonlinearity" not in headers
+
+
+@pytest.mark.parametrize("model", [{"name": "bovw", "params": {"words": 16, "sample": 2000}},
+                                   {"name": "transformer", "params": {"width": 64, "heads": 4, "layers": 1}},
+                                   {"name": "deepsets", "params": {"hidden_size": 64}}])
+def test_every_kind_of_model_runs_end_to_end(model: dict, tmp_path: Path) -> None:
+    path = write_experiment(tmp_path, model=model, ordering={"name": "hilbert"},
+                            training={"epochs": 10, "batch_size": 32, "patience": None})
+    outcome = run(load_experiment(path), tmp_path / "results", quiet=True)
+    assert outcome.record["model"] == model["name"] and outcome.record["accuracy"] > 0.2
+    assert (outcome.run_dir / "curves.png").is_file() and (outcome.run_dir / "predictions.csv").is_file()

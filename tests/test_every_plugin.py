@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.api import Keypoints
+from benchmark.api import Estimator, Keypoints
 from benchmark.registry import Registries
 from tests.conftest import textured_image
 
@@ -115,7 +115,25 @@ def test_ordering_returns_a_permutation(name: str) -> None:
     assert len(ordering.order(kp.geometry[:0], np.random.default_rng(0), **extra)) == 0
 
 
-@pytest.mark.parametrize("name", ALL["model"].names())
+TORCH_MODELS = [n for n in ALL["model"].names() if not issubclass(ALL["model"].get(n), Estimator)]
+ESTIMATORS = [n for n in ALL["model"].names() if n not in TORCH_MODELS]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_estimator_learns_a_separable_task(name: str) -> None:
+    """Models that train themselves get numpy sequences and must learn the toy task too."""
+    from tests.test_pipeline import toy_batchers
+
+    train, val = toy_batchers(n=240)
+    sequences = train.sequences
+    estimator = build("model", name)
+    history = estimator.fit(sequences, train.items, train.labels.numpy(), val.items, val.labels.numpy(), seed=0)
+    assert history and 0 <= history[-1]["val_accuracy"] <= 1
+    predictions = estimator.predict(sequences, val.items)
+    assert (predictions == val.labels.numpy()).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_model_trains_on_padded_batches(name: str) -> None:
     """A few optimiser steps on a separable toy task: loss falls, no in-place autograd error."""
     torch.manual_seed(0)

@@ -73,7 +73,8 @@ def toy_batchers(n: int = 96, seed: int = 0):
     desc[:, :, 0] = (labels[:, None] * 85).astype(np.uint8)
     seqs = Sequences(desc, np.zeros((n, 6, 0), np.float32), rng.integers(1, 7, n).astype(np.int64), binary=True)
     cpu = torch.device("cpu")
-    return Batcher(seqs, labels, cpu, np.arange(0, 64)), Batcher(seqs, labels, cpu, np.arange(64, n))
+    cut = n * 2 // 3
+    return Batcher(seqs, labels, cpu, np.arange(0, cut)), Batcher(seqs, labels, cpu, np.arange(cut, n))
 
 
 @pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
