@@ -72,7 +72,7 @@ def test_unknown_plugin_suggests_nearest_and_lists_all(tmp_path: Path, registrie
         load_experiment(path, registries=registries)
     message = problems(excinfo)
     assert ":4: model.name: unknown model 'lstn' (did you mean 'lstm'?)" in message
-    assert "registered models: gru, lstm, rnn" in message
+    assert "registered models: bovw, deepsets, gru, lstm, rnn, transformer" in message
 
 
 def test_wrong_parameter_type_and_unknown_parameter(tmp_path: Path, registries) -> None:

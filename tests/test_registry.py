@@ -83,7 +83,7 @@ def test_a_plugin_adds_to_the_registry_and_can_be_blocked(monkeypatch: pytest.Mo
     pm.register(RuntimePlugin(), name="runtime")
     assert "dummy" in Registries(pm)["extractor"]
 
-    monkeypatch.setenv("BENCH_BLOCK_PLUGINS", "bench_plugins.models")
+    monkeypatch.setenv("BENCH_BLOCK_PLUGINS", "bench_plugins.models, bench_plugins.bovw")
     blocked = Registries(get_plugin_manager())
     assert len(blocked["model"]) == 0
     assert "orb" in blocked["extractor"]
