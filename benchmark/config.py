@@ -191,14 +191,22 @@ def _load_yaml(path: Path, located: Located, prefix: Path_ = ()) -> Any:
 
 
 def _merge(base: dict[str, Any], local: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge of mappings; local values win, lists are replaced, not appended."""
+    """Deep merge of mappings; local values win, lists are replaced, not appended.
+
+    A component that names a different plugin replaces the included one whole: the included
+    plugin's params would not fit the new plugin (``extractor: {name: sift}`` over ORB's).
+    """
     merged = dict(base)
     for key, value in local.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not _renamed(merged[key], value):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
     return merged
+
+
+def _renamed(base: Mapping[str, Any], local: Mapping[str, Any]) -> bool:
+    return "name" in base and "name" in local and base["name"] != local["name"]
 
 
 def _load_with_includes(path: Path, located: Located, stack: tuple[Path, ...] = ()) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Per-run figures: learning curves and the confusion matrix (matplotlib, no display needed)."""
+"""Figures (matplotlib, no display needed): per run, learning curves and the confusion matrix;
+per experiment, the comparison of configurations and their learning curves."""
 
 from __future__ import annotations
 
@@ -60,46 +61,71 @@ def plot_confusion(matrix: list[list[int]], class_names: list[str], path: Path, 
     plt.close(fig)
 
 
+def _label(group) -> str:
+    return group.config_id.rsplit("-", 1)[0]
+
+
 def plot_comparison(groups: list, path: Path, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> None:
-    """One bar per configuration and metric: the mean over seeds, with the std as error bar."""
+    """One row per configuration (best first): each seed's score as a dot, the mean with ± std.
+
+    A dot plot rather than bars: bars must start at zero, which hides the few points that
+    separate configurations; dots can zoom in honestly, and show every seed.
+    """
     plt = _pyplot()
-    labels = [g.config_id.rsplit("-", 1)[0] for g in groups]
-    x = np.arange(len(groups))
-    width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(groups) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.38 * len(groups) + 1.4)))
+    y = np.arange(len(groups))[::-1]  # best (first) at the top
+    offsets = np.linspace(-0.15, 0.15, len(metrics)) if len(metrics) > 1 else [0.0]
+    colours = plt.get_cmap("tab10")
     for i, metric in enumerate(metrics):
-        means = [g.mean(metric) or 0 for g in groups]
-        stds = [g.std(metric) or 0 for g in groups]
-        ax.bar(x + (i - (len(metrics) - 1) / 2) * width, means, width, yerr=stds, capsize=3, label=metric)
-    ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
-    ax.set(ylabel="test score (mean ± std over seeds)", ylim=(0, 1), title=f"{len(groups)} configurations")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend()
+        for row, group in zip(y, groups):
+            seeds = [r[metric] for r in group.runs if isinstance(r.get(metric), (int, float))]
+            ax.scatter(seeds, [row + offsets[i]] * len(seeds), s=12, color=colours(i), alpha=0.45, linewidths=0)
+        means = [group.mean(metric) for group in groups]
+        stds = [group.std(metric) or 0.0 for group in groups]
+        shown = [j for j, m in enumerate(means) if m is not None]
+        ax.errorbar([means[j] for j in shown], [y[j] + offsets[i] for j in shown], xerr=[stds[j] for j in shown],
+                    fmt="o", markersize=5, capsize=3, color=colours(i), label=f"{metric} (mean ± std)")
+    ax.set_yticks(y, [f"{_label(g)}  (n={len(g.runs)})" for g in groups], fontsize=8)
+    ax.set(xlabel="test score over seeds (small dots: single seeds)", title=f"{len(groups)} configurations")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def plot_learning_curves(groups: list, path: Path) -> None:
-    """Validation accuracy per epoch of every run, one colour per configuration."""
+    """Validation accuracy per epoch, one line per configuration: the mean over its seeds, with
+    the range of the seeds shaded (a seed that stopped early leaves the later epochs to the rest)."""
     import csv
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
     colours = plt.get_cmap("tab20")
+    styles = ("-", "--", ":", "-.")
     for i, group in enumerate(groups):
-        for j, run in enumerate(group.runs):
+        curves: dict[int, list[float]] = {}
+        for run in group.runs:
             history = Path(run.get("run_dir", "")) / "history.csv"
             if not history.is_file():
                 continue
             with history.open(newline="") as f:
-                rows = list(csv.DictReader(f))
-            ax.plot([int(r["epoch"]) for r in rows], [float(r["val_accuracy"]) for r in rows], color=colours(i % 20),
-                    alpha=0.8, linewidth=1.2, label=group.config_id.rsplit("-", 1)[0] if j == 0 else None)
-    ax.set(xlabel="epoch", ylabel="validation accuracy", title="learning curves")
+                for row in csv.DictReader(f):
+                    curves.setdefault(int(row["epoch"]), []).append(float(row["val_accuracy"]))
+        if not curves:
+            continue
+        epochs = sorted(curves)
+        mean = [float(np.mean(curves[e])) for e in epochs]
+        colour = colours((2 * i) % 20 + (i // 10) % 2)  # the dark shades first, then the light ones
+        ax.plot(epochs, mean, color=colour, linestyle=styles[(i // 20) % len(styles)], linewidth=1.5,
+                label=f"{_label(group)} (n={len(group.runs)})")
+        if len(group.runs) > 1:
+            ax.fill_between(epochs, [min(curves[e]) for e in epochs], [max(curves[e]) for e in epochs],
+                            color=colour, alpha=0.12, linewidth=0)
+    ax.set(xlabel="epoch", ylabel="validation accuracy", title="learning curves (mean over seeds, range shaded)")
     ax.grid(alpha=0.3)
     if groups:
-        ax.legend(fontsize=7, ncol=2 if len(groups) > 8 else 1)
+        ax.legend(fontsize=7, ncol=2 if len(groups) > 8 else 1, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -40,6 +40,15 @@ def test_include_merges_and_local_keys_win(tmp_path: Path, registries) -> None:
     assert config.extractor.params["fast_threshold"] == 5
 
 
+def test_include_of_another_plugin_drops_the_included_plugins_params(tmp_path: Path, registries) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    path = write(tmp_path, "x.yaml", "include: base.yaml\nextractor: {name: sift, params: {sigma: 1.2}}\n")
+    config = load_experiment(path, registries=registries)
+    assert config.extractor.name == "sift"
+    assert config.extractor.params["sigma"] == 1.2
+    assert "n_features" not in config.extractor.params  # ORB's, from base.yaml: not SIFT's
+
+
 def test_set_overrides_are_typed_and_validated(tmp_path: Path, registries) -> None:
     path = write(tmp_path, "x.yaml", BASE)
     config = load_experiment(path, ["training.epochs=2", "model.name=gru", "tokens.geometry=false"], registries)
