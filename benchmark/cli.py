@@ -91,12 +91,12 @@ def run(experiment: Path, overrides: tuple[str, ...], results_dir: Path, rerun: 
       bench run experiments/orb_rnn.yaml --set model.name=gru --set training.epochs=5
       bench run experiments/descriptors.yaml --dry-run
     """
+    from benchmark.api import RunTask
     from benchmark.config import load_sweep
     from benchmark.errors import RunError, UsageError
+    from benchmark.extraction import default_workers
     from benchmark.registry import Registries
     from benchmark.results import format_table, is_complete, run_id, write_summary
-    from benchmark.api import RunTask
-    from benchmark.extraction import default_workers
 
     registries = Registries()
     if executor_name:  # replaces the file's executor; --set executor.params.* still applies on top

@@ -41,7 +41,7 @@ def inspect_data(config: ExperimentConfig, out: Path, registries: Registries, sa
     from benchmark.plots import _pyplot
     from benchmark.splits import make_split
 
-    build = lambda kind, c, key: registries[kind].build(c.name, c.params, key)  # noqa: E731
+    build = lambda kind, c, key: registries[kind].build(c.name, c.params, key)
     data = build("dataset", config.dataset, "dataset").load()
     classes, labels = data.class_names, data.labels
     split = make_split(labels, classes, config.split.val, config.split.test, config.split.seed, data.subset)
@@ -146,7 +146,7 @@ def preview_augmentation(config: ExperimentConfig, out: Path, registries: Regist
         from benchmark.errors import UsageError
 
         raise UsageError(f"experiment {config.experiment!r} has no `augment` list to preview")
-    build = lambda kind, c, key: registries[kind].build(c.name, c.params, key)  # noqa: E731
+    build = lambda kind, c, key: registries[kind].build(c.name, c.params, key)
     data = build("dataset", config.dataset, "dataset").load()
     split = make_split(data.labels, data.class_names, config.split.val, config.split.test, config.split.seed,
                        data.subset)

@@ -172,7 +172,7 @@ def _count_stats(counts: np.ndarray) -> dict[str, float]:
     if len(counts) == 0:
         return {"images": 0, "kps_mean": 0.0, "kps_min": 0, "kps_max": 0, "empty_fraction": 0.0}
     return {
-        "images": int(len(counts)),
+        "images": len(counts),
         "kps_mean": round(float(counts.mean()), 3),
         "kps_min": int(counts.min()),
         "kps_max": int(counts.max()),

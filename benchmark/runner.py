@@ -8,9 +8,9 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,16 @@ from benchmark.config import ExperimentConfig, dump_config
 from benchmark.extraction import FeatureSet
 from benchmark.images import Subset
 from benchmark.registry import Registries
+from benchmark.results import (
+    is_complete,
+    remove_stale,
+    run_directory,
+    run_id,
+    run_lock,
+    write_json,
+    write_summary,
+)
 from benchmark.store import FeatureStore
-from benchmark.results import is_complete, remove_stale, run_directory, run_id, run_lock, write_json, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +110,18 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
     from benchmark.plots import plot_confusion, plot_history
     from benchmark.sequences import Batcher, build_sequences
     from benchmark.splits import make_split
-    from benchmark.training import (TrainResult, configure_threads, describe, fit, predict, seed_everything,
-                                    select_device)
+    from benchmark.training import (
+        TrainResult,
+        configure_threads,
+        describe,
+        fit,
+        predict,
+        seed_everything,
+        select_device,
+    )
 
     started = time.perf_counter()
-    build = lambda kind, component, key: registries[kind].build(component.name, component.params, key)  # noqa: E731
+    build = lambda kind, component, key: registries[kind].build(component.name, component.params, key)
     dataset = build("dataset", config.dataset, "dataset")
     transforms = [build("transform", step, f"preprocess.{i}") for i, step in enumerate(config.preprocess)]
     extractor = build("extractor", config.extractor, "extractor")
@@ -238,8 +253,8 @@ def _execute(config: ExperimentConfig, rid: str, experiment_dir: Path, registrie
         "extract_seconds": round(extract_seconds, 2),  # this run's: extraction, or reading the store
         "features_from_store": cached,
         "total_seconds": round(time.perf_counter() - started, 1),
-        "test_items": int(len(split.test)),
-        "train_items": int(len(train_items)),
+        "test_items": len(split.test),
+        "train_items": len(train_items),
         "skipped_items": len(data.skipped),
         "parameters": parameters,
         "device": str(device),

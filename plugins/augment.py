@@ -120,8 +120,8 @@ class Crop(Augmentation):
         h, w = image.shape[:2]
         area = _uniform(rng, self.params.area) * h * w
         aspect = np.exp(_uniform(rng, tuple(np.log(self.params.ratio))))
-        cw = int(round(min(w, np.sqrt(area * aspect))))
-        ch = int(round(min(h, np.sqrt(area / aspect))))
+        cw = round(min(w, np.sqrt(area * aspect)))
+        ch = round(min(h, np.sqrt(area / aspect)))
         x = int(rng.integers(0, w - cw + 1))
         y = int(rng.integers(0, h - ch + 1))
         return cv2.resize(image[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_LINEAR)

@@ -165,13 +165,13 @@ class FashionMNIST(Dataset):
                 continue
             url = self.params.url.rstrip("/") + f"/{stem}.gz"
             log.info("downloading %s", url)
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (http is the official URL)
+            with urllib.request.urlopen(url, timeout=60) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".part") as tmp:
-                    with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=None) as bar:
-                        for chunk in iter(lambda: response.read(1 << 16), b""):
-                            tmp.write(chunk)
-                            bar.update(len(chunk))
+                with (tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".part") as tmp,
+                      tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=None) as bar):
+                    for chunk in iter(lambda: response.read(1 << 16), b""):
+                        tmp.write(chunk)
+                        bar.update(len(chunk))
             try:
                 read_idx(Path(tmp.name), sha)
             except DataError:

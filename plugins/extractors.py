@@ -15,7 +15,15 @@ import numpy as np
 from pydantic import Field
 
 from benchmark import hookimpl
-from benchmark.api import ComponentSpec, Detector, Extractor, Keypoints, Params, component, keypoints_to_opencv
+from benchmark.api import (
+    ComponentSpec,
+    Detector,
+    Extractor,
+    Keypoints,
+    Params,
+    component,
+    keypoints_to_opencv,
+)
 from benchmark.opencv import LazyOpenCV, factory, strongest, to_bgr, to_gray
 
 
@@ -359,7 +367,7 @@ class TEBLID(BEBLID):
 
     name = "teblid"
     factory_name = "TEBLID_create"
-    bit_codes = {256: 102, 512: 103}
+    bit_codes: ClassVar[dict[int, int]] = {256: 102, 512: 103}
 
     class Params(BEBLID.Params):
         bits: Literal[256, 512] = 256

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
+from bench_plugins.setmodels import AttentionPool, masked_pool, valid_mask
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-from bench_plugins.setmodels import AttentionPool, masked_pool, valid_mask
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

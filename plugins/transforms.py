@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -20,7 +20,7 @@ class Resize(Transform):
     """Resize by a scale factor or to a fixed size (28×28 Fashion-MNIST is too small for ORB)."""
 
     name = "resize"
-    example_params = {"scale": 2}
+    example_params: ClassVar[dict[str, Any]] = {"scale": 2}
 
     class Params(Params):
         scale: float | None = Field(None, gt=0, description="factor applied to both sides")

@@ -168,7 +168,7 @@ def test_table_adds_columns_only_for_real_differences() -> None:
     headers, _ = table_rows(records, significance=False)
     assert not any("params" in h or "lr" in h for h in headers)
     records.append(record("lstm", {"hidden_size": 16}, 0.2))
-    headers, rows = table_rows(records, significance=False)
+    headers, _ = table_rows(records, significance=False)
     assert "model.params.hidden_size" in headers and "training.lr" in headers
     assert "model.params.nonlinearity" not in headers
 

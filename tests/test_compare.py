@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from benchmark.compare import bootstrap_difference, mcnemar
-from benchmark.results import config_id, format_table, load_records, run_id, write_summary
+from benchmark.results import (
+    config_id,
+    format_table,
+    load_records,
+    run_id,
+    write_summary,
+)
 
 N = 400
 
@@ -50,7 +56,7 @@ def experiment(tmp_path: Path) -> Path:
 def test_rows_are_configurations_with_mean_and_std(experiment: Path) -> None:
     records = load_records(experiment)
     rows = list(csv.DictReader(format_table(records, fmt="csv").splitlines()))
-    assert [r["model"] for r in rows][0] == "gru" and [r["seeds"] for r in rows] == ["3", "3", "3"]
+    assert rows[0]["model"] == "gru" and [r["seeds"] for r in rows] == ["3", "3", "3"]
     gru = [r for r in records if r["model"] == "gru"]
     assert float(rows[0]["accuracy"]) == pytest.approx(np.mean([r["accuracy"] for r in gru]), abs=1e-6)
     assert float(rows[0]["accuracy std"]) == pytest.approx(np.std([r["accuracy"] for r in gru], ddof=1), abs=1e-6)

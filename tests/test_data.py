@@ -8,10 +8,10 @@ import threading
 from functools import partial
 from pathlib import Path
 
+import bench_plugins.datasets as ds
 import numpy as np
 import pytest
 
-import bench_plugins.datasets as ds
 from benchmark.errors import DataError
 from benchmark.splits import make_split
 from tests.conftest import write_idx

@@ -7,9 +7,8 @@ import pytest
 from benchmark import hookimpl
 from benchmark.api import Extractor, Model, Params
 from benchmark.config import ConfigError
-from benchmark.plugins import DEFAULT_PLUGINS, get_plugin_manager
+from benchmark.plugins import DEFAULT_PLUGINS, PluginSource, get_plugin_manager
 from benchmark.registry import Registries, Registry
-from benchmark.plugins import PluginSource
 
 SOURCE = PluginSource("test", "tests", "0")
 
