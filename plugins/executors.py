@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +16,22 @@ from benchmark.api import Executor, Params, RunTask
 from benchmark.execution import execute_task
 
 log = logging.getLogger(__name__)
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker when the sweep's process dies (Linux).
+
+    A killed ``bench run`` would otherwise leave its workers training on, unseen, for minutes.
+    Their runs are lost either way (a run folder is complete or absent) and resume next time.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Local(Executor):
@@ -36,7 +55,8 @@ class Local(Executor):
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited torch/OpenCV threads
-        with ProcessPoolExecutor(self.params.processes, mp_context=context) as pool:
+        with ProcessPoolExecutor(self.params.processes, mp_context=context, initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(execute_task, task) for task in tasks]
             for future in as_completed(futures):
                 yield future.result()

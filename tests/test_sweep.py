@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,43 @@ def test_a_sweep_killed_mid_run_resumes_to_the_same_table(tmp_path: Path) -> Non
     assert not list((results / "tiny").glob(".tmp-*"))  # the killed run's leftovers were cleaned
     rows = list(csv.DictReader((results / "tiny" / "summary.csv").open()))
     assert len(rows) == 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers follow their parent on Linux")
+def test_killing_a_parallel_sweep_ends_its_workers(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    def children(pid: int) -> set[int]:
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+        return found
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    path = add(write_experiment(tmp_path), seeds=[0, 1], training={"epochs": 200, "patience": None},
+               executor={"name": "local", "params": {"processes": 2}})
+    command = [sys.executable, "-m", "benchmark.cli", "run", str(path), "-q", "--results-dir", str(tmp_path / "r")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while len(workers := children(process.pid)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the pool's workers did not start"
+    time.sleep(3.0)  # past their initializer, into the runs
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 20
+    while any(alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
