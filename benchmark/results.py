@@ -192,12 +192,14 @@ def _distinguishing(records: list[dict[str, Any]]) -> list[str]:
 
     A plugin parameter (``model.params.hidden_size``) counts only when it differs between runs
     of the same plugin: an LSTM has no ``nonlinearity``, which is no difference from an RNN.
+    The same holds for nested plugins (``extractor.params.detector.params.step`` is compared
+    between runs with the same detector).
     """
     flat = [_flatten(r.get("config", {})) for r in records]
     keys = sorted(k for k in {k for f in flat for k in f} - _NOT_DISTINGUISHING if not k.startswith("executor."))
 
     def differs(key: str) -> bool:
-        component, _, rest = key.partition(".params.")
+        component, _, rest = key.rpartition(".params.")  # the innermost plugin the key belongs to
         groups: dict[Any, set[str]] = {}
         for f in flat:
             group = f.get(f"{component}.name") if rest else None

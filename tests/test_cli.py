@@ -172,6 +172,19 @@ def test_table_adds_columns_only_for_real_differences() -> None:
     assert "model.params.hidden_size" in headers and "training.lr" in headers
     assert "model.params.nonlinearity" not in headers
 
+    def dense(name: str, step: int | None) -> dict:
+        extractor = {"name": name, "params": {}}
+        if step:
+            extractor["params"]["detector"] = {"name": "grid", "params": {"step": step, "angle": 0.0}}
+        return {"run_id": f"{name}{step}", "accuracy": 0.5,
+                "config": {"extractor": extractor, "model": {"name": "gru", "params": {}}, "seed": 0,
+                           "ordering": {"name": "raster"}, "balancing": {"name": "none"}}}
+
+    headers, _ = table_rows([dense("orb", None), dense("orb", 13), dense("sift", 12)], significance=False)
+    assert "extractor.params.detector.name" in headers  # sparse ORB vs ORB on a grid
+    assert "extractor.params.detector.params.step" in headers
+    assert "extractor.params.detector.params.angle" not in headers  # the same for every grid
+
 
 @pytest.mark.parametrize("model", [{"name": "bovw", "params": {"words": 16, "sample": 2000}},
                                    {"name": "transformer", "params": {"width": 64, "heads": 4, "layers": 1}},
